@@ -1,0 +1,49 @@
+#include "config/config.h"
+
+#include <set>
+
+namespace maglev {
+
+const char* CheckTypeName(CheckType t) {
+  switch (t) {
+    case CheckType::kIcmp:
+      return "icmp";
+    case CheckType::kTcp:
+      return "tcp";
+    case CheckType::kHttp:
+      return "http";
+    case CheckType::kHttps:
+      return "https";
+  }
+  return "?";
+}
+
+const char* ProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kAny:
+      return "any";
+  }
+  return "?";
+}
+
+bool HealthCheck::SameProbe(const HealthCheck& o) const {
+  return type == o.type && port == o.port && interval == o.interval &&
+         fast_interval == o.fast_interval && down_interval == o.down_interval &&
+         timeout == o.timeout && rise == o.rise && fall == o.fall &&
+         probe_ipv4_src == o.probe_ipv4_src && probe_ipv6_src == o.probe_ipv6_src &&
+         http == o.http && tcp == o.tcp;
+}
+
+std::vector<std::string> Config::ReferencedBackends() const {
+  std::set<std::string> names;
+  for (const auto& [_, fe] : frontends)
+    for (const auto& pool : fe.pools)
+      for (const auto& pb : pool.backends) names.insert(pb.backend);
+  return {names.begin(), names.end()};
+}
+
+}  // namespace maglev

@@ -1,0 +1,120 @@
+// Configuration value types: what maglevd runs from. Produced by the YAML
+// loader (config/loader.h), immutable once loaded and shared as
+// std::shared_ptr<const Config> by the core loop. Pure data; thread-agnostic.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+#include "common/ip_address.h"
+
+namespace maglev {
+
+enum class CheckType { kIcmp, kTcp, kHttp, kHttps };
+const char* CheckTypeName(CheckType t);  // "icmp", "tcp", "http", "https"
+
+struct HttpParams {
+  std::string path = "/";
+  std::string host;  // empty: the backend's address
+  int response_code_min = 200;
+  int response_code_max = 399;
+  std::string response_regexp;  // empty: body not checked
+  std::string server_name;      // SNI for https; empty: host, else the address
+  bool insecure_skip_verify = false;
+  friend bool operator==(const HttpParams&, const HttpParams&) = default;
+};
+
+struct TcpParams {
+  bool ssl = false;
+  std::string server_name;
+  bool insecure_skip_verify = false;
+  friend bool operator==(const TcpParams&, const TcpParams&) = default;
+};
+
+struct HealthCheck {
+  std::string name;
+  CheckType type = CheckType::kTcp;
+  uint16_t port = 0;  // 0 for icmp
+  Duration interval = std::chrono::seconds(2);
+  Duration fast_interval = std::chrono::seconds(2);  // defaults to interval
+  Duration down_interval = std::chrono::seconds(2);  // defaults to interval
+  Duration timeout = std::chrono::seconds(1);
+  int rise = 2;
+  int fall = 3;
+  std::optional<IpAddress> probe_ipv4_src;
+  std::optional<IpAddress> probe_ipv6_src;
+  HttpParams http;  // meaningful for http/https
+  TcpParams tcp;    // meaningful for tcp
+  int line = 0;     // YAML line of the definition, for messages
+  // Two checks are "the same probe" when every field but name and line matches.
+  bool SameProbe(const HealthCheck& o) const;
+};
+
+struct Backend {
+  std::string name;
+  IpAddress address;
+  std::string healthcheck;  // empty: no probing, assumed up
+  bool enabled = true;
+  int line = 0;
+};
+
+struct PoolBackend {
+  std::string backend;
+  int weight = 100;  // 0..100
+};
+
+struct Pool {
+  std::string name;
+  std::vector<PoolBackend> backends;  // in YAML order
+};
+
+enum class Protocol { kTcp, kUdp, kAny };
+const char* ProtocolName(Protocol p);  // "tcp", "udp", "any"
+inline uint8_t ProtocolNumber(Protocol p) {
+  return p == Protocol::kTcp ? 6 : p == Protocol::kUdp ? 17 : 255;
+}
+
+struct Frontend {
+  std::string name;
+  std::string description;
+  IpAddress address;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+  bool src_ip_sticky = false;
+  bool flush_on_down = true;
+  std::vector<Pool> pools;  // ordered: priority failover
+  int line = 0;
+};
+
+struct HealthCheckerConfig {
+  int transition_history = 5;
+  std::string netns;
+};
+
+struct VppLbConfig {
+  std::optional<IpAddress> ipv4_src_address;
+  std::optional<IpAddress> ipv6_src_address;
+  Duration sync_interval = std::chrono::seconds(30);
+  uint32_t sticky_buckets_per_core = 65536;
+  Duration flow_timeout = std::chrono::seconds(40);
+  uint32_t new_flows_table_length = 1024;
+  Duration startup_min_delay = std::chrono::seconds(5);
+  Duration startup_max_delay = std::chrono::seconds(30);
+};
+
+struct Config {
+  HealthCheckerConfig healthchecker;
+  VppLbConfig vpp_lb;
+  std::map<std::string, HealthCheck> healthchecks;
+  std::map<std::string, Backend> backends;
+  std::map<std::string, Frontend> frontends;
+
+  // Names of backends referenced by at least one frontend pool, sorted.
+  std::vector<std::string> ReferencedBackends() const;
+};
+
+}  // namespace maglev
