@@ -51,7 +51,7 @@ bool ParseLogLevel(std::string_view t, LogLevel* out) {
   return true;
 }
 
-LogAttr::LogAttr(std::string_view k, double v) : key(k), raw(true) {
+LogField::LogField(std::string_view k, double v) : key(k), raw(true) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   value = buf;
@@ -165,7 +165,7 @@ std::string Logger::FormatText(const LogRecord& r) {
   return out;
 }
 
-void Logger::Log(LogLevel l, std::string_view msg, std::vector<LogAttr> attrs) {
+void Logger::Log(LogLevel l, std::string_view msg, std::vector<LogField> attrs) {
   LogRecord r{UnixNowNs(), l, std::string(msg), std::move(attrs)};
   std::string line;
   if (l >= level_.load()) {

@@ -21,15 +21,15 @@ const char* LogLevelName(LogLevel l);  // "debug", "info", "warn", "error"
 bool ParseLogLevel(std::string_view text, LogLevel* out);
 
 // One attribute; numbers and booleans are kept unquoted in JSON output.
-struct LogAttr {
-  LogAttr(std::string_view k, std::string_view v) : key(k), value(v) {}
-  LogAttr(std::string_view k, const char* v) : key(k), value(v ? v : "") {}
-  LogAttr(std::string_view k, const std::string& v) : key(k), value(v) {}
-  LogAttr(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), raw(true) {}
+struct LogField {
+  LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  LogField(std::string_view k, const char* v) : key(k), value(v ? v : "") {}
+  LogField(std::string_view k, const std::string& v) : key(k), value(v) {}
+  LogField(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), raw(true) {}
   template <typename T>
     requires std::is_integral_v<T>
-  LogAttr(std::string_view k, T v) : key(k), value(std::to_string(v)), raw(true) {}
-  LogAttr(std::string_view k, double v);
+  LogField(std::string_view k, T v) : key(k), value(std::to_string(v)), raw(true) {}
+  LogField(std::string_view k, double v);
   std::string key;
   std::string value;
   bool raw = false;  // true: emit value unquoted in JSON
@@ -39,7 +39,7 @@ struct LogRecord {
   int64_t at_unix_ns = 0;
   LogLevel level = LogLevel::kInfo;
   std::string msg;
-  std::vector<LogAttr> attrs;
+  std::vector<LogField> attrs;
 };
 
 enum class LogFormat { kJson, kText };
@@ -64,7 +64,7 @@ class Logger {
     return l >= level_.load(std::memory_order_relaxed) ||
            static_cast<int>(l) >= min_sink_level_.load(std::memory_order_relaxed);
   }
-  void Log(LogLevel l, std::string_view msg, std::vector<LogAttr> attrs);
+  void Log(LogLevel l, std::string_view msg, std::vector<LogField> attrs);
 
   // Formats one record (exposed for tests).
   static std::string FormatJson(const LogRecord& r);
@@ -79,20 +79,20 @@ class Logger {
   State* state_;
 };
 
-inline void Log(LogLevel l, std::string_view msg, std::initializer_list<LogAttr> attrs = {}) {
+inline void Log(LogLevel l, std::string_view msg, std::initializer_list<LogField> attrs = {}) {
   Logger& lg = Logger::Get();
-  if (lg.Enabled(l)) lg.Log(l, msg, std::vector<LogAttr>(attrs));
+  if (lg.Enabled(l)) lg.Log(l, msg, std::vector<LogField>(attrs));
 }
-inline void LogDebug(std::string_view m, std::initializer_list<LogAttr> a = {}) {
+inline void LogDebug(std::string_view m, std::initializer_list<LogField> a = {}) {
   Log(LogLevel::kDebug, m, a);
 }
-inline void LogInfo(std::string_view m, std::initializer_list<LogAttr> a = {}) {
+inline void LogInfo(std::string_view m, std::initializer_list<LogField> a = {}) {
   Log(LogLevel::kInfo, m, a);
 }
-inline void LogWarn(std::string_view m, std::initializer_list<LogAttr> a = {}) {
+inline void LogWarn(std::string_view m, std::initializer_list<LogField> a = {}) {
   Log(LogLevel::kWarn, m, a);
 }
-inline void LogError(std::string_view m, std::initializer_list<LogAttr> a = {}) {
+inline void LogError(std::string_view m, std::initializer_list<LogField> a = {}) {
   Log(LogLevel::kError, m, a);
 }
 

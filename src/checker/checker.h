@@ -1,0 +1,154 @@
+// The checker: one probe session per backend (however many frontends use it),
+// scheduling with interval selection, ±10% jitter and a start spread,
+// operator actions, runtime weights, reload semantics (spec §4), and events
+// for every transition. Everything here runs on the core loop thread (the
+// Dispatcher's); other threads reach it only by posting work to the loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/dispatcher.h"
+#include "config/config.h"
+#include "config/loader.h"
+#include "health/state_machine.h"
+#include "lb/effective_weights.h"
+#include "prober/prober.h"
+
+namespace maglev {
+
+// Fixed probe-duration histogram buckets (seconds), shared with metrics.
+inline constexpr double kProbeDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,   0.25,   0.5,   1,    2.5,   5};
+inline constexpr size_t kProbeDurationBucketCount = std::size(kProbeDurationBuckets);
+
+struct ProbeStats {
+  // (type, code) -> count; type is the check type name ("http"...).
+  std::map<std::pair<std::string, std::string>, uint64_t> results;
+  uint64_t duration_bucket_counts[kProbeDurationBucketCount + 1] = {};  // last: +Inf
+  double duration_sum_seconds = 0;
+  uint64_t duration_count = 0;
+};
+
+// A read-only copy of one backend's state for the API and metrics.
+struct BackendSnapshot {
+  std::string name;
+  Backend config;
+  std::optional<HealthCheck> healthcheck;
+  BackendState state = BackendState::kUnknown;
+  int counter = 0;
+  bool enabled = true;
+  std::vector<Transition> transitions;  // newest first
+  std::optional<ProbeResult> last_result;
+  ProbeStats stats;
+  // from -> to -> count, transitions since start (for metrics).
+  std::map<std::pair<std::string, std::string>, uint64_t> transition_counts;
+};
+
+struct CheckerEvent {
+  enum class Kind { kBackendTransition, kFrontendState, kWeightChange, kReload };
+  Kind kind = Kind::kBackendTransition;
+  // kBackendTransition
+  std::string backend;
+  Transition transition;
+  // kBackendTransition: frontends that reference the backend (sorted);
+  // kFrontendState / kWeightChange: the one frontend concerned;
+  // kReload: every frontend of the new config plus removed ones.
+  std::vector<std::string> frontends;
+  // kFrontendState
+  FrontendState frontend_from = FrontendState::kUnknown;
+  FrontendState frontend_to = FrontendState::kUnknown;
+};
+
+struct CheckerOptions {
+  uint64_t seed = std::random_device{}();
+  double jitter = 0.10;  // ±10% of each wait
+};
+
+class Checker {
+ public:
+  Checker(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options = {});
+  ~Checker();
+  Checker(const Checker&) = delete;
+  Checker& operator=(const Checker&) = delete;
+
+  // Starts sessions for every backend referenced by a frontend.
+  void Start(std::shared_ptr<const Config> config);
+  // Applies an already validated config (spec §4 reload semantics).
+  void Reload(std::shared_ptr<const Config> config);
+  // Loads, checks and applies the file; a bad file changes nothing and its
+  // error is logged (msg `config-reload-failed`) and returned.
+  ConfigResult ReloadFromFile(const std::string& path);
+  // Stops every probe timer (shutdown); no further events.
+  void Stop();
+
+  const Config& config() const { return *config_; }
+  std::shared_ptr<const Config> config_ptr() const { return config_; }
+
+  // Operator actions. NotFound for unknown backends; FailedPrecondition for
+  // pause/resume of a disabled backend.
+  absl::StatusOr<BackendSnapshot> Pause(const std::string& backend);
+  absl::StatusOr<BackendSnapshot> Resume(const std::string& backend);
+  absl::StatusOr<BackendSnapshot> Enable(const std::string& backend);
+  absl::StatusOr<BackendSnapshot> Disable(const std::string& backend);
+  // Runtime weight 0..100 (InvalidArgument otherwise; NotFound for names).
+  absl::Status SetWeight(const std::string& frontend, const std::string& pool,
+                         const std::string& backend, int weight);
+
+  // Queries. Backends are the probed ones (referenced by some frontend).
+  std::vector<std::string> BackendNames() const;  // sorted
+  std::optional<BackendSnapshot> GetBackend(const std::string& name) const;
+  BackendState StateOf(const std::string& backend) const;
+  // NotFound for an unknown frontend.
+  absl::StatusOr<FrontendEffective> Effective(const std::string& frontend) const;
+  const WeightOverrides& weight_overrides() const { return overrides_; }
+
+  // Observers run synchronously on the loop, in registration order; they
+  // must not call back into mutating Checker methods.
+  using Listener = std::function<void(const CheckerEvent&)>;
+  int AddListener(Listener listener);
+  void RemoveListener(int id);
+
+  // Called on the loop for every completed probe (metrics, benchmarks).
+  uint64_t probes_completed() const { return probes_completed_; }
+
+ private:
+  struct Session;
+  Session* Find(const std::string& name) const;
+  std::unique_ptr<Session> MakeSession(const Backend& b, const HealthCheck* hc);
+  void Activate(Session& s, Duration first_delay);
+  void ScheduleNext(Session& s);
+  void StartProbe(Session& s);
+  void OnProbeResult(Session& s, uint64_t generation, ProbeResult r);
+  void Publish(Session& s, const Transition& t);
+  void PublishFrontendStates(const std::vector<std::string>& frontends);
+  void Emit(const CheckerEvent& e);
+  BackendSnapshot Snapshot(const Session& s) const;
+  std::vector<std::string> FrontendsOf(const std::string& backend) const;
+  Duration Jitter(Duration d);
+  Duration Spread(Duration interval);
+
+  Dispatcher& dispatcher_;
+  ProbeRunner& runner_;
+  CheckerOptions options_;
+  std::mt19937_64 rng_;
+  std::shared_ptr<const Config> config_;
+  std::map<std::string, std::unique_ptr<Session>> sessions_;
+  // backend -> frontends referencing it (sorted), from config_.
+  std::map<std::string, std::vector<std::string>> frontends_of_;
+  std::map<std::string, FrontendState> frontend_states_;
+  WeightOverrides overrides_;
+  std::map<int, Listener> listeners_;
+  int next_listener_id_ = 1;
+  uint64_t probes_completed_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace maglev

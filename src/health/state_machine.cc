@@ -1,0 +1,113 @@
+#include "health/state_machine.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+
+namespace maglev {
+
+const char* BackendStateName(BackendState s) {
+  switch (s) {
+    case BackendState::kUnknown:
+      return "unknown";
+    case BackendState::kUp:
+      return "up";
+    case BackendState::kDown:
+      return "down";
+    case BackendState::kPaused:
+      return "paused";
+    case BackendState::kDisabled:
+      return "disabled";
+    case BackendState::kRemoved:
+      return "removed";
+  }
+  return "unknown";
+}
+
+HealthStateMachine::HealthStateMachine(int rise, int fall, int history_size)
+    : rise_(std::max(rise, 1)),
+      fall_(std::max(fall, 1)),
+      history_size_(static_cast<size_t>(std::max(history_size, 1))),
+      counter_(rise_ - 1) {}
+
+void HealthStateMachine::set_history_size(int n) {
+  history_size_ = static_cast<size_t>(std::max(n, 1));
+  while (history_.size() > history_size_) history_.pop_back();
+}
+
+Transition HealthStateMachine::Move(BackendState to, int64_t now_ns, std::string_view code,
+                                    std::string_view detail) {
+  Transition t{state_, to, now_ns, std::string(code), std::string(detail)};
+  state_ = to;
+  history_.push_front(t);
+  while (history_.size() > history_size_) history_.pop_back();
+  return t;
+}
+
+Transition HealthStateMachine::Start(int64_t now_ns) {
+  counter_ = rise_ - 1;
+  return Move(BackendState::kUnknown, now_ns, "start", "");
+}
+
+std::optional<Transition> HealthStateMachine::Record(bool pass, std::string_view code,
+                                                     std::string_view detail, int64_t now_ns) {
+  if (!probing()) return std::nullopt;
+  if (pass) {
+    counter_ = std::min(counter_ + 1, max_counter());
+  } else {
+    // From `unknown` (counter rise-1) any failure lands below rise: down at once.
+    counter_ = std::max(counter_ - 1, 0);
+  }
+  BackendState next = counter_ >= rise_ ? BackendState::kUp : BackendState::kDown;
+  if (next == state_) return std::nullopt;
+  return Move(next, now_ns, code, detail);
+}
+
+absl::StatusOr<std::optional<Transition>> HealthStateMachine::Pause(int64_t now_ns) {
+  if (state_ == BackendState::kDisabled)
+    return absl::FailedPreconditionError("backend is disabled; enable it first");
+  if (state_ == BackendState::kRemoved) return absl::FailedPreconditionError("backend is removed");
+  if (state_ == BackendState::kPaused) return std::optional<Transition>();
+  return std::optional<Transition>(Move(BackendState::kPaused, now_ns, "paused", "by operator"));
+}
+
+absl::StatusOr<std::optional<Transition>> HealthStateMachine::Resume(int64_t now_ns) {
+  if (state_ == BackendState::kDisabled)
+    return absl::FailedPreconditionError("backend is disabled; enable it first");
+  if (state_ == BackendState::kRemoved) return absl::FailedPreconditionError("backend is removed");
+  if (state_ != BackendState::kPaused) return std::optional<Transition>();
+  counter_ = rise_ - 1;
+  return std::optional<Transition>(Move(BackendState::kUnknown, now_ns, "resumed", "by operator"));
+}
+
+std::optional<Transition> HealthStateMachine::Disable(int64_t now_ns) {
+  if (state_ == BackendState::kDisabled || state_ == BackendState::kRemoved) return std::nullopt;
+  return Move(BackendState::kDisabled, now_ns, "disabled", "by operator");
+}
+
+std::optional<Transition> HealthStateMachine::Enable(int64_t now_ns) {
+  if (state_ != BackendState::kDisabled) return std::nullopt;
+  counter_ = rise_ - 1;
+  return Move(BackendState::kUnknown, now_ns, "enabled", "by operator");
+}
+
+Transition HealthStateMachine::Restart(int rise, int fall, int64_t now_ns, std::string_view code,
+                                       std::string_view detail) {
+  rise_ = std::max(rise, 1);
+  fall_ = std::max(fall, 1);
+  counter_ = rise_ - 1;
+  return Move(BackendState::kUnknown, now_ns, code, detail);
+}
+
+Transition HealthStateMachine::Remove(int64_t now_ns) {
+  return Move(BackendState::kRemoved, now_ns, "removed", "removed from configuration");
+}
+
+Duration HealthStateMachine::NextInterval(Duration interval, Duration fast_interval,
+                                          Duration down_interval) const {
+  if (counter_ >= max_counter() && state_ == BackendState::kUp) return interval;
+  if (counter_ == 0 && state_ == BackendState::kDown) return down_interval;
+  return fast_interval;
+}
+
+}  // namespace maglev

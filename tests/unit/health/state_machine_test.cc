@@ -1,0 +1,206 @@
+#include "health/state_machine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace maglev {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Feeds a sequence of probe outcomes ('+' pass, '-' fail) and returns the
+// state after each one as a compact string: u(nknown) U(p) D(own).
+std::string RunSeq(int rise, int fall, const std::string& seq, std::string* counters = nullptr) {
+  HealthStateMachine sm(rise, fall, 100);
+  sm.Start(0);
+  std::string out;
+  int64_t t = 1;
+  for (char c : seq) {
+    sm.Record(c == '+', c == '+' ? "L7OK" : "L7STS", "", t++);
+    out += sm.state() == BackendState::kUp     ? 'U'
+           : sm.state() == BackendState::kDown ? 'D'
+                                               : 'u';
+    if (counters) *counters += std::to_string(sm.counter());
+  }
+  return out;
+}
+
+TEST(StateMachine, StartsUnknownWithCounterRiseMinusOne) {
+  HealthStateMachine sm(3, 2, 5);
+  Transition t = sm.Start(42);
+  EXPECT_EQ(sm.state(), BackendState::kUnknown);
+  EXPECT_EQ(sm.counter(), 2);
+  EXPECT_EQ(sm.max_counter(), 4);
+  EXPECT_EQ(t.to, BackendState::kUnknown);
+  EXPECT_EQ(t.at_unix_ns, 42);
+  EXPECT_EQ(t.code, "start");
+}
+
+struct SeqCase {
+  int rise, fall;
+  std::string seq, states, counters;
+};
+
+class Sequences : public ::testing::TestWithParam<SeqCase> {};
+
+TEST_P(Sequences, Table) {
+  const SeqCase& c = GetParam();
+  std::string counters;
+  EXPECT_EQ(RunSeq(c.rise, c.fall, c.seq, &counters), c.states) << c.seq;
+  EXPECT_EQ(counters, c.counters) << c.seq;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    StateMachine, Sequences,
+    ::testing::Values(
+        // Expedited resolution from unknown: one pass is up...
+        SeqCase{2, 3, "+", "U", "2"},
+        // ...and any failure is down at once, counter 0.
+        SeqCase{2, 3, "-", "D", "0"},
+        // Fully down needs `rise` passes to come up.
+        SeqCase{2, 3, "-++", "DDU", "012"},
+        // Just up from unknown (counter == rise) is not yet fully up: one
+        // failure takes the counter below rise.
+        SeqCase{2, 3, "+-", "UD", "21"},
+        // Fully up (counter at rise+fall-1 = 4) takes `fall` = 3 failures.
+        SeqCase{2, 3, "+++---", "UUUUUD", "234321"},
+        // Counter is capped at rise+fall-1 and floored at 0.
+        SeqCase{2, 3, "++++++", "UUUUUU", "234444"},
+        SeqCase{2, 3, "------", "DDDDDD", "000000"},
+        // An oscillating backend does not bounce once fully up.
+        SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "234343434"},
+        // ...nor once fully down.
+        SeqCase{2, 3, "-+-+-+", "DDDDDD", "010101"},
+        // rise=1, fall=1: every probe decides.
+        SeqCase{1, 1, "+-+-", "UDUD", "1010"},
+        // rise=3: unknown at counter 2, one pass => 3 => up.
+        SeqCase{3, 1, "+-", "UD", "32"},
+        SeqCase{3, 1, "-+++", "DDUU", "1233"},
+        // A failure from unknown is down at once, whatever rise is; the
+        // counter keeps its value (rise-2), so fewer passes bring it back.
+        SeqCase{4, 2, "-", "D", "2"},
+        SeqCase{4, 2, "-++", "DDU", "234"}));
+
+TEST(StateMachine, IntervalSelection) {
+  const Duration iv = seconds(2), fast = milliseconds(500), down = seconds(10);
+  HealthStateMachine sm(2, 3, 5);
+  sm.Start(0);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // unknown
+  sm.Record(false, "L4CON", "", 1);
+  EXPECT_EQ(sm.counter(), 0);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), down);  // fully down
+  sm.Record(true, "L4OK", "", 2);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, down
+  sm.Record(true, "L4OK", "", 3);
+  EXPECT_EQ(sm.state(), BackendState::kUp);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // up, not fully
+  sm.Record(true, "L4OK", "", 4);
+  sm.Record(true, "L4OK", "", 5);
+  EXPECT_EQ(sm.counter(), 4);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), iv);  // fully up
+  sm.Record(false, "L4TOUT", "", 6);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, still up
+}
+
+TEST(StateMachine, TransitionCarriesCodeAndDetail) {
+  HealthStateMachine sm(2, 3, 5);
+  sm.Start(0);
+  auto t = sm.Record(false, "L7STS", "HTTP 503", 77);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->from, BackendState::kUnknown);
+  EXPECT_EQ(t->to, BackendState::kDown);
+  EXPECT_EQ(t->code, "L7STS");
+  EXPECT_EQ(t->detail, "HTTP 503");
+  EXPECT_EQ(t->at_unix_ns, 77);
+  // No transition when the state does not change.
+  EXPECT_FALSE(sm.Record(false, "L7STS", "HTTP 503", 78).has_value());
+}
+
+TEST(StateMachine, HistoryIsBoundedNewestFirst) {
+  HealthStateMachine sm(1, 1, 3);
+  sm.Start(0);
+  for (int i = 1; i <= 10; ++i) sm.Record(i % 2 == 1, "c" + std::to_string(i), "", i);
+  ASSERT_EQ(sm.history().size(), 3u);
+  EXPECT_EQ(sm.history()[0].code, "c10");
+  EXPECT_EQ(sm.history()[1].code, "c9");
+  EXPECT_EQ(sm.history()[2].code, "c8");
+  sm.set_history_size(1);
+  ASSERT_EQ(sm.history().size(), 1u);
+  EXPECT_EQ(sm.history()[0].code, "c10");
+}
+
+TEST(StateMachine, PauseResume) {
+  HealthStateMachine sm(2, 3, 10);
+  sm.Start(0);
+  sm.Record(true, "L7OK", "", 1);
+  auto p = sm.Pause(2);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(p->has_value());
+  EXPECT_EQ((*p)->from, BackendState::kUp);
+  EXPECT_EQ(sm.state(), BackendState::kPaused);
+  EXPECT_FALSE(sm.probing());
+  // Probe results while paused are ignored.
+  EXPECT_FALSE(sm.Record(false, "L7STS", "", 3).has_value());
+  EXPECT_EQ(sm.state(), BackendState::kPaused);
+  // Pausing again is a no-op.
+  auto p2 = sm.Pause(4);
+  ASSERT_TRUE(p2.ok());
+  EXPECT_FALSE(p2->has_value());
+  auto r = sm.Resume(5);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(sm.state(), BackendState::kUnknown);
+  EXPECT_EQ(sm.counter(), 1);  // rise - 1: expedited resolution again
+  EXPECT_EQ(sm.history().size(), 4u);  // history kept: start, up, paused, unknown
+  // Resume of a running backend is a no-op.
+  auto r2 = sm.Resume(6);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->has_value());
+}
+
+TEST(StateMachine, DisableEnableAndPreconditions) {
+  HealthStateMachine sm(2, 3, 10);
+  sm.Start(0);
+  auto d = sm.Disable(1);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(sm.state(), BackendState::kDisabled);
+  EXPECT_FALSE(sm.enabled());
+  EXPECT_FALSE(sm.Disable(2).has_value());  // no-op, no transition
+  auto p = sm.Pause(3);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto r = sm.Resume(4);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sm.state(), BackendState::kDisabled);
+  auto e = sm.Enable(5);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->from, BackendState::kDisabled);
+  EXPECT_EQ(e->to, BackendState::kUnknown);
+  EXPECT_EQ(e->code, "enabled");
+  EXPECT_EQ(sm.counter(), 1);
+  EXPECT_FALSE(sm.Enable(6).has_value());  // enable of an enabled backend: no-op
+  // Disable from paused is allowed.
+  ASSERT_TRUE(sm.Pause(7).ok());
+  EXPECT_TRUE(sm.Disable(8).has_value());
+}
+
+TEST(StateMachine, RestartAndRemove) {
+  HealthStateMachine sm(2, 3, 10);
+  sm.Start(0);
+  sm.Record(true, "L7OK", "", 1);
+  Transition t = sm.Restart(4, 1, 2, "restart", "changed");
+  EXPECT_EQ(t.from, BackendState::kUp);
+  EXPECT_EQ(sm.state(), BackendState::kUnknown);
+  EXPECT_EQ(sm.rise(), 4);
+  EXPECT_EQ(sm.counter(), 3);
+  EXPECT_EQ(sm.max_counter(), 4);
+  Transition rm = sm.Remove(3);
+  EXPECT_EQ(rm.to, BackendState::kRemoved);
+  EXPECT_FALSE(sm.probing());
+  EXPECT_FALSE(sm.Record(true, "L7OK", "", 4).has_value());
+}
+
+}  // namespace
+}  // namespace maglev
