@@ -8,7 +8,7 @@ PACKAGES=(
   clang-format clang libclang-rt-14-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libre2-dev libedit-dev libsystemd-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-protobuf python3-prometheus-client
   iproute2 iputils-ping procps openssl curl haproxy
   debhelper dpkg-dev fakeroot systemd

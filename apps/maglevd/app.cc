@@ -1,0 +1,109 @@
+#include "app.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "checker/checker.h"
+#include "checker/checker_metrics.h"
+#include "common/dispatcher.h"
+#include "common/log.h"
+#include "config/loader.h"
+#include "metrics/metrics.h"
+#include "prober/prober.h"
+
+namespace maglev {
+
+namespace {
+
+// systemd's readiness protocol (Type=notify), spoken directly: one datagram
+// to $NOTIFY_SOCKET. Silently nothing when not run by systemd.
+void NotifySystemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || !*path) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  size_t len = std::strlen(path);
+  if (len >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+  close(fd);
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& opts) {
+  ConfigResult loaded = LoadConfigFile(opts.config_path);
+  if (!loaded.ok()) {
+    LogError("config-invalid", {{"path", opts.config_path},
+                                {"kind", ConfigErrorKindName(loaded.kind)},
+                                {"error", loaded.error}});
+    return loaded.kind == ConfigErrorKind::kParse ? 1 : 2;
+  }
+  LogInfo("maglevd-start", {{"version", MAGLEV_VERSION},
+                            {"config", opts.config_path},
+                            {"grpc_addr", opts.grpc_addr},
+                            {"metrics_addr", opts.metrics_addr},
+                            {"vpp_api_addr", opts.vpp_api_addr}});
+
+  asio::io_context io(1);
+  AsioDispatcher dispatcher(io);
+  Prober prober(io);
+  Checker checker(dispatcher, prober);
+
+  MetricsRegistry registry;
+  AddCheckerCollectors(registry, checker);
+  std::unique_ptr<MetricsServer> metrics;
+  if (!opts.metrics_addr.empty()) {
+    metrics = std::make_unique<MetricsServer>(io, registry);
+    absl::Status st = metrics->Listen(opts.metrics_addr);
+    if (!st.ok()) {
+      LogError("metrics-listen-failed", {{"error", std::string(st.message())}});
+      return 3;
+    }
+    LogInfo("metrics-listen", {{"address", opts.metrics_addr}, {"port", metrics->port()}});
+  }
+
+  checker.Start(loaded.config);
+
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  bool stopping = false;
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                   int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      LogInfo("config-reload-signal", {{"path", opts.config_path}});
+      checker.ReloadFromFile(opts.config_path);
+      signals.async_wait(on_signal);
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
+    LogInfo("maglevd-shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    NotifySystemd("STOPPING=1");
+    checker.Stop();
+    if (metrics) metrics->Close();
+    signals.cancel();
+    io.stop();
+  };
+  signals.async_wait(on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  NotifySystemd("READY=1");
+  io.run();
+  LogInfo("maglevd-stopped", {});
+  return 0;
+}
+
+}  // namespace maglev

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every dependency, builds, and runs the whole test suite:
+#   1. clang-format check of every C++ source,
+#   2. a RelWithDebInfo build (build/) and every test (unit, then integration),
+#   3. an ASan+UBSan build (build-asan/) and every test again.
+# Set MAGLEV_SKIP_SANITIZERS=1 to skip step 3 for a quicker local run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+./scripts/check-format.sh
+
+jobs=$(nproc)
+
+run_suite() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  # Unit tests are independent and fast; integration tests start real
+  # processes and servers, so they run one at a time.
+  ctest --test-dir "$dir" -L unit --output-on-failure -j"$jobs"
+  ctest --test-dir "$dir" -L integration --output-on-failure
+}
+
+echo "== build/ (RelWithDebInfo) =="
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "${MAGLEV_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== build-asan/ (ASan + UBSan) =="
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAGLEV_SANITIZE=ON
+fi
+
+echo "all test suites passed"
