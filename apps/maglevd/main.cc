@@ -41,8 +41,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"maglevd: health checker and VPP Maglev load-balancer control plane"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--config", opts.config_path, "YAML configuration file")
-      ->envname("MAGLEV_CONFIG");
+  app.add_option("--config", opts.config_path, "YAML configuration file")->envname("MAGLEV_CONFIG");
   app.add_option("--grpc-addr", opts.grpc_addr, "gRPC listen address (host:port)")
       ->envname("MAGLEV_GRPC_ADDR");
   app.add_option("--metrics-addr", opts.metrics_addr,
@@ -57,7 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "json|text")
       ->envname("MAGLEV_LOG_FORMAT")
       ->check(CLI::IsMember({"json", "text"}));
-  app.add_flag("--check", check, "check the configuration file and exit (0 ok, 1 parse, 2 semantic)")
+  app.add_flag("--check", check,
+               "check the configuration file and exit (0 ok, 1 parse, 2 semantic)")
       ->envname("MAGLEV_CHECK");
   app.add_option("--reflection", opts.reflection, "enable gRPC server reflection")
       ->envname("MAGLEV_REFLECTION");

@@ -10,10 +10,12 @@
 namespace maglev {
 
 // One probe session per backend. Owns the state machine and the probe timer.
+// Kept small: 10,000 of these must fit in a few KiB each. `backend` and `hc`
+// point into the current config (re-pointed on every reload).
 struct Checker::Session {
   std::string name;
-  Backend backend;
-  std::optional<HealthCheck> hc;  // nullopt: no health check, assumed up
+  const Backend* backend;
+  const HealthCheck* hc;  // nullptr: no health check, assumed up
   HealthStateMachine sm;
   std::unique_ptr<Timer> timer;
   // Bumped whenever in-flight probe results must be ignored (pause, disable,
@@ -22,14 +24,40 @@ struct Checker::Session {
   bool in_flight = false;
   MonoTime probe_started{};
   std::optional<ProbeResult> last_result;
-  ProbeStats stats;
-  std::map<std::pair<std::string, std::string>, uint64_t> transition_counts;
+  struct CodeCount {
+    CheckType type;
+    std::string code;
+    uint64_t n;
+  };
+  std::vector<CodeCount> results;
+  uint64_t duration_buckets[kProbeDurationBucketCount + 1] = {};
+  double duration_sum = 0;
+  uint64_t duration_count = 0;
+  struct TransitionCount {
+    BackendState from, to;
+    uint64_t n;
+  };
+  std::vector<TransitionCount> transition_counts;
 
-  Session(std::string n, Backend b, std::optional<HealthCheck> h, int history)
-      : name(std::move(n)),
-        backend(std::move(b)),
-        hc(std::move(h)),
-        sm(hc ? hc->rise : 1, hc ? hc->fall : 1, history) {}
+  Session(std::string n, const Backend* b, const HealthCheck* h, int history)
+      : name(std::move(n)), backend(b), hc(h), sm(h ? h->rise : 1, h ? h->fall : 1, history) {}
+
+  void CountTransition(const Transition& t) {
+    for (TransitionCount& c : transition_counts)
+      if (c.from == t.from && c.to == t.to) {
+        ++c.n;
+        return;
+      }
+    transition_counts.push_back({t.from, t.to, 1});
+  }
+  void CountResult(CheckType type, const std::string& code) {
+    for (CodeCount& c : results)
+      if (c.type == type && c.code == code) {
+        ++c.n;
+        return;
+      }
+    results.push_back({type, code, 1});
+  }
 };
 
 namespace {
@@ -38,8 +66,8 @@ bool SameBackendIdentity(const Backend& a, const Backend& b) {
   return a.address == b.address && a.healthcheck == b.healthcheck;
 }
 
-const PoolBackend* FindPoolBackend(const Config& cfg, const std::string& fe, const std::string& pool,
-                                   const std::string& backend) {
+const PoolBackend* FindPoolBackend(const Config& cfg, const std::string& fe,
+                                   const std::string& pool, const std::string& backend) {
   auto it = cfg.frontends.find(fe);
   if (it == cfg.frontends.end()) return nullptr;
   for (const Pool& p : it->second.pools) {
@@ -96,9 +124,8 @@ Duration Checker::Spread(Duration interval) {
   return Duration(dist(rng_));
 }
 
-std::unique_ptr<Checker::Session> Checker::MakeSession(const Backend& b, const HealthCheck* hc) {
-  auto s = std::make_unique<Session>(b.name, b, hc ? std::optional<HealthCheck>(*hc) : std::nullopt,
-                                     config_->healthchecker.transition_history);
+std::shared_ptr<Checker::Session> Checker::MakeSession(const Backend& b, const HealthCheck* hc) {
+  auto s = std::make_shared<Session>(b.name, &b, hc, config_->healthchecker.transition_history);
   Session* raw = s.get();
   s->timer = dispatcher_.CreateTimer([this, raw] { StartProbe(*raw); });
   return s;
@@ -118,8 +145,8 @@ void Checker::Activate(Session& s, Duration first_delay) {
 
 void Checker::ScheduleNext(Session& s) {
   if (!s.hc || !s.sm.probing()) return;
-  Duration wait = Jitter(s.sm.NextInterval(s.hc->interval, s.hc->fast_interval,
-                                           s.hc->down_interval));
+  Duration wait =
+      Jitter(s.sm.NextInterval(s.hc->interval, s.hc->fast_interval, s.hc->down_interval));
   // Measured from the start of the probe that just finished, so a slow
   // probe does not stretch the probing period.
   Duration elapsed = std::chrono::duration_cast<Duration>(dispatcher_.Now() - s.probe_started);
@@ -131,13 +158,11 @@ void Checker::StartProbe(Session& s) {
   s.in_flight = true;
   s.probe_started = dispatcher_.Now();
   uint64_t gen = s.generation;
-  std::string name = s.name;
-  runner_.Run(MakeSpec(s.backend, *s.hc, config_->healthchecker.netns),
-              [this, name, gen](ProbeResult r) {
+  std::weak_ptr<Session> weak = sessions_.at(s.name);
+  runner_.Run(MakeSpec(*s.backend, *s.hc, config_->healthchecker.netns),
+              [this, weak, gen](ProbeResult r) {
                 // The session may have been removed or restarted meanwhile.
-                Session* cur = Find(name);
-                if (!cur) return;
-                OnProbeResult(*cur, gen, std::move(r));
+                if (auto cur = weak.lock()) OnProbeResult(*cur, gen, std::move(r));
               });
 }
 
@@ -146,13 +171,13 @@ void Checker::OnProbeResult(Session& s, uint64_t generation, ProbeResult r) {
   s.in_flight = false;
   ++probes_completed_;
   // Statistics.
-  ++s.stats.results[{CheckTypeName(s.hc->type), r.code}];
+  s.CountResult(s.hc->type, r.code);
   double secs = std::chrono::duration<double>(r.elapsed).count();
   size_t bucket = 0;
   while (bucket < kProbeDurationBucketCount && secs > kProbeDurationBuckets[bucket]) ++bucket;
-  ++s.stats.duration_bucket_counts[bucket];
-  s.stats.duration_sum_seconds += secs;
-  ++s.stats.duration_count;
+  ++s.duration_buckets[bucket];
+  s.duration_sum += secs;
+  ++s.duration_count;
   if (Logger::Get().Enabled(LogLevel::kDebug)) {
     LogDebug("probe-done", {{"backend", s.name},
                             {"type", CheckTypeName(s.hc->type)},
@@ -169,9 +194,9 @@ void Checker::OnProbeResult(Session& s, uint64_t generation, ProbeResult r) {
 }
 
 void Checker::Publish(Session& s, const Transition& t) {
-  ++s.transition_counts[{BackendStateName(t.from), BackendStateName(t.to)}];
+  s.CountTransition(t);
   LogInfo("backend-transition", {{"backend", s.name},
-                                 {"address", s.backend.address.ToString()},
+                                 {"address", s.backend->address.ToString()},
                                  {"from", BackendStateName(t.from)},
                                  {"to", BackendStateName(t.to)},
                                  {"code", t.code},
@@ -194,8 +219,9 @@ void Checker::PublishFrontendStates(const std::vector<std::string>& frontends) {
     if (!inserted && from == eff->state) continue;
     if (inserted && eff->state == FrontendState::kUnknown) continue;
     it->second = eff->state;
-    LogInfo("frontend-transition",
-            {{"frontend", fe}, {"from", FrontendStateName(from)}, {"to", FrontendStateName(eff->state)}});
+    LogInfo("frontend-transition", {{"frontend", fe},
+                                    {"from", FrontendStateName(from)},
+                                    {"to", FrontendStateName(eff->state)}});
     CheckerEvent e;
     e.kind = CheckerEvent::Kind::kFrontendState;
     e.frontends = {fe};
@@ -233,7 +259,8 @@ void Checker::Start(std::shared_ptr<const Config> config) {
   stopped_ = false;
   for (const std::string& name : config_->ReferencedBackends()) {
     const Backend& b = config_->backends.at(name);
-    const HealthCheck* hc = b.healthcheck.empty() ? nullptr : &config_->healthchecks.at(b.healthcheck);
+    const HealthCheck* hc =
+        b.healthcheck.empty() ? nullptr : &config_->healthchecks.at(b.healthcheck);
     auto s = MakeSession(b, hc);
     Session& ref = *s;
     sessions_[name] = std::move(s);
@@ -266,9 +293,9 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
     s.timer->Disable();
     ++s.generation;
     Transition t = s.sm.Remove(now);
-    ++s.transition_counts[{BackendStateName(t.from), BackendStateName(t.to)}];
+    s.CountTransition(t);
     LogInfo("backend-transition", {{"backend", s.name},
-                                   {"address", s.backend.address.ToString()},
+                                   {"address", s.backend->address.ToString()},
                                    {"from", BackendStateName(t.from)},
                                    {"to", BackendStateName(t.to)},
                                    {"code", t.code},
@@ -284,7 +311,8 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
 
   for (const std::string& name : wanted) {
     const Backend& b = config_->backends.at(name);
-    const HealthCheck* hc = b.healthcheck.empty() ? nullptr : &config_->healthchecks.at(b.healthcheck);
+    const HealthCheck* hc =
+        b.healthcheck.empty() ? nullptr : &config_->healthchecks.at(b.healthcheck);
     Session* s = Find(name);
     if (!s) {
       auto ns = MakeSession(b, hc);
@@ -300,20 +328,21 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
       continue;
     }
     s->sm.set_history_size(config_->healthchecker.transition_history);
-    const Backend& old_b = s->backend;
+    const Backend& old_b = *s->backend;
     bool old_enabled_yaml = old->backends.count(name) ? old->backends.at(name).enabled : true;
     bool same_probe = SameBackendIdentity(old_b, b) &&
                       ((!s->hc && !hc) || (s->hc && hc && s->hc->SameProbe(*hc))) &&
                       old->healthchecker.netns == config_->healthchecker.netns;
     if (!same_probe) {
       // Restart fresh: new state machine with the new rise/fall, history kept.
-      LogInfo("backend-restart", {{"backend", name}, {"reason", "address or health check changed"}});
+      LogInfo("backend-restart",
+              {{"backend", name}, {"reason", "address or health check changed"}});
       s->timer->Disable();
       ++s->generation;
       s->in_flight = false;
       BackendState prev = s->sm.state();
-      s->backend = b;
-      s->hc = hc ? std::optional<HealthCheck>(*hc) : std::nullopt;
+      s->backend = &b;
+      s->hc = hc;
       s->last_result.reset();
       Publish(*s, s->sm.Restart(hc ? hc->rise : 1, hc ? hc->fall : 1, now, "restart",
                                 "address or health check changed"));
@@ -331,8 +360,8 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
       }
       continue;
     }
-    s->backend = b;  // same identity; refresh metadata (line numbers, enabled)
-    if (hc) s->hc = *hc;
+    s->backend = &b;  // same identity: point at the new config's entries
+    s->hc = hc;
     if (old_enabled_yaml != b.enabled) {
       if (!b.enabled) {
         s->timer->Disable();
@@ -458,8 +487,7 @@ absl::Status Checker::SetWeight(const std::string& frontend, const std::string& 
   if (!FindPoolBackend(*config_, frontend, pool, backend))
     return absl::NotFoundError("backend \"" + backend + "\" not found in pool \"" + pool + "\"");
   if (weight < 0 || weight > 100)
-    return absl::InvalidArgumentError("weight " + std::to_string(weight) +
-                                      " out of range 0..100");
+    return absl::InvalidArgumentError("weight " + std::to_string(weight) + " out of range 0..100");
   overrides_[{frontend, pool, backend}] = weight;
   LogInfo("frontend-pool-weight",
           {{"frontend", frontend}, {"pool", pool}, {"backend", backend}, {"weight", weight}});
@@ -482,15 +510,20 @@ std::vector<std::string> Checker::BackendNames() const {
 BackendSnapshot Checker::Snapshot(const Session& s) const {
   BackendSnapshot snap;
   snap.name = s.name;
-  snap.config = s.backend;
-  snap.healthcheck = s.hc;
+  snap.config = *s.backend;
+  if (s.hc) snap.healthcheck = *s.hc;
   snap.state = s.sm.state();
   snap.counter = s.sm.counter();
   snap.enabled = s.sm.enabled();
   snap.transitions.assign(s.sm.history().begin(), s.sm.history().end());
   snap.last_result = s.last_result;
-  snap.stats = s.stats;
-  snap.transition_counts = s.transition_counts;
+  for (const auto& c : s.results) snap.stats.results[{CheckTypeName(c.type), c.code}] += c.n;
+  std::copy(std::begin(s.duration_buckets), std::end(s.duration_buckets),
+            std::begin(snap.stats.duration_bucket_counts));
+  snap.stats.duration_sum_seconds = s.duration_sum;
+  snap.stats.duration_count = s.duration_count;
+  for (const auto& c : s.transition_counts)
+    snap.transition_counts[{BackendStateName(c.from), BackendStateName(c.to)}] += c.n;
   return snap;
 }
 

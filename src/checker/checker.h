@@ -122,7 +122,7 @@ class Checker {
  private:
   struct Session;
   Session* Find(const std::string& name) const;
-  std::unique_ptr<Session> MakeSession(const Backend& b, const HealthCheck* hc);
+  std::shared_ptr<Session> MakeSession(const Backend& b, const HealthCheck* hc);
   void Activate(Session& s, Duration first_delay);
   void ScheduleNext(Session& s);
   void StartProbe(Session& s);
@@ -140,7 +140,7 @@ class Checker {
   CheckerOptions options_;
   std::mt19937_64 rng_;
   std::shared_ptr<const Config> config_;
-  std::map<std::string, std::unique_ptr<Session>> sessions_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;
   // backend -> frontends referencing it (sorted), from config_.
   std::map<std::string, std::vector<std::string>> frontends_of_;
   std::map<std::string, FrontendState> frontend_states_;

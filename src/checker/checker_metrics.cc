@@ -7,7 +7,7 @@ namespace maglev {
 namespace {
 
 constexpr BackendState kAllStates[] = {BackendState::kUnknown, BackendState::kUp,
-                                       BackendState::kDown,    BackendState::kPaused,
+                                       BackendState::kDown, BackendState::kPaused,
                                        BackendState::kDisabled};
 constexpr FrontendState kAllFrontendStates[] = {FrontendState::kUnknown, FrontendState::kUp,
                                                 FrontendState::kDown};
@@ -38,7 +38,8 @@ void Collect(MetricsWriter& w, const Checker& c) {
   for (const auto& s : snaps)
     w.Sample("maglev_backend_enabled", {{"backend", s.name}}, s.enabled ? 1 : 0);
 
-  w.Family("maglev_probes_total", T::kCounter, "Completed probes by backend, type, result and code.");
+  w.Family("maglev_probes_total", T::kCounter,
+           "Completed probes by backend, type, result and code.");
   for (const auto& s : snaps)
     for (const auto& [key, n] : s.stats.results) {
       bool pass = key.second.size() > 2 && key.second.substr(2) == "OK";

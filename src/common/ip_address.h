@@ -4,15 +4,15 @@
 // numerically ascending. Pure; thread-agnostic.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 namespace maglev {
 

@@ -27,8 +27,8 @@ struct LogField {
   LogField(std::string_view k, const std::string& v) : key(k), value(v) {}
   LogField(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), raw(true) {}
   template <typename T>
-    requires std::is_integral_v<T>
-  LogField(std::string_view k, T v) : key(k), value(std::to_string(v)), raw(true) {}
+  requires std::is_integral_v<T> LogField(std::string_view k, T v)
+      : key(k), value(std::to_string(v)), raw(true) {}
   LogField(std::string_view k, double v);
   std::string key;
   std::string value;

@@ -32,15 +32,16 @@ HealthStateMachine::HealthStateMachine(int rise, int fall, int history_size)
 
 void HealthStateMachine::set_history_size(int n) {
   history_size_ = static_cast<size_t>(std::max(n, 1));
-  while (history_.size() > history_size_) history_.pop_back();
+  if (history_.size() > history_size_) history_.resize(history_size_);
+  history_.shrink_to_fit();
 }
 
 Transition HealthStateMachine::Move(BackendState to, int64_t now_ns, std::string_view code,
                                     std::string_view detail) {
   Transition t{state_, to, now_ns, std::string(code), std::string(detail)};
   state_ = to;
-  history_.push_front(t);
-  while (history_.size() > history_size_) history_.pop_back();
+  if (history_.size() >= history_size_) history_.resize(history_size_ - 1);
+  history_.insert(history_.begin(), t);
   return t;
 }
 

@@ -5,10 +5,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/duration.h"
@@ -42,7 +42,9 @@ class HealthStateMachine {
            state_ == BackendState::kDown;
   }
   // Newest first, at most history_size entries.
-  const std::deque<Transition>& history() const { return history_; }
+  // (A small vector: the history is a handful of entries, and a deque's
+  // 512-byte blocks would dominate the per-backend memory.)
+  const std::vector<Transition>& history() const { return history_; }
   void set_history_size(int n);
 
   // Enters `unknown` with the counter at rise-1 (initial start; used once).
@@ -82,7 +84,7 @@ class HealthStateMachine {
   size_t history_size_;
   int counter_;
   BackendState state_ = BackendState::kUnknown;
-  std::deque<Transition> history_;
+  std::vector<Transition> history_;
 };
 
 }  // namespace maglev

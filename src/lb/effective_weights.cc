@@ -63,7 +63,7 @@ FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup&
       any_weight |= w > 0;
     }
   }
-  out.state = any_weight ? FrontendState::kUp
+  out.state = any_weight    ? FrontendState::kUp
               : all_unknown ? FrontendState::kUnknown
                             : FrontendState::kDown;
   return out;

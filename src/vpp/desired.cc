@@ -73,8 +73,7 @@ std::vector<LbCall> DiffVip(const DesiredVip& want, const ActualVip* have, LbApi
       if (!active) {
         calls.push_back(LbAddAs{key, as.address, as.weight, false});
       } else if (it->second.weight != as.weight) {
-        calls.push_back(
-            LbSetAsWeight{key, as.address, as.weight, as.flush && as.weight == 0});
+        calls.push_back(LbSetAsWeight{key, as.address, as.weight, as.flush && as.weight == 0});
       } else if (as.weight == 0 && flush_requested) {
         // Already at 0 (e.g. a standby that got disabled): still flush.
         calls.push_back(LbSetAsWeight{key, as.address, 0, true});

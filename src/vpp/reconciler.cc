@@ -56,12 +56,12 @@ void Reconciler::SetOnConnected(std::function<void()> cb) {
 }
 
 void Reconciler::Connect() {
-  absl::Status st = client_.Connect(
-      options_.socket_path,
-      std::chrono::duration_cast<std::chrono::milliseconds>(options_.call_timeout));
+  absl::Status st =
+      client_.Connect(options_.socket_path,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(options_.call_timeout));
   if (!st.ok()) {
-    LogDebug("vpp-connect-failed", {{"socket", options_.socket_path},
-                                    {"error", std::string(st.message())}});
+    LogDebug("vpp-connect-failed",
+             {{"socket", options_.socket_path}, {"error", std::string(st.message())}});
     ScheduleRetry();
     return;
   }
@@ -86,8 +86,7 @@ void Reconciler::Connect() {
   if (info.level != LbApiLevel::kWeights) {
     LogWarn("vpp-lb-membership-fallback",
             {{"lb_api", std::string(LbApiLevelName(info.level))},
-             {"detail",
-              "lb plugin without weights: weight 0 removes the AS, weight > 0 adds it"}});
+             {"detail", "lb plugin without weights: weight 0 removes the AS, weight > 0 adds it"}});
   }
   SchedulePing();
   if (on_connected_) on_connected_();
@@ -106,7 +105,8 @@ void Reconciler::Disconnect(const absl::Status& why) {
     cache_.clear();
     pending_events_.clear();
   }
-  LogWarn("vpp-disconnect", {{"socket", options_.socket_path}, {"error", std::string(why.message())}});
+  LogWarn("vpp-disconnect",
+          {{"socket", options_.socket_path}, {"error", std::string(why.message())}});
   ScheduleRetry();
 }
 
@@ -174,8 +174,7 @@ void Reconciler::Drain() {
       Finish(job, absl::UnavailableError("not connected to VPP"), started);
       continue;
     }
-    absl::Status st =
-        job.kind == SyncJob::Kind::kFull ? RunFull(job) : RunFrontend(job);
+    absl::Status st = job.kind == SyncJob::Kind::kFull ? RunFull(job) : RunFrontend(job);
     Finish(job, st, started);
   }
   if (!events.empty() && connected_) {
@@ -191,8 +190,7 @@ void Reconciler::Drain() {
 }
 
 void Reconciler::Finish(SyncJob& job, const absl::Status& st, MonoTime started) {
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.sync_runs[KindIndex(job.kind)];
@@ -232,9 +230,9 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
     }
     ++failed;
     if (first_error.ok()) first_error = st;
-    LogWarn("lb-call-failed", {{"sync", kind},
-                               {"call", DescribeLbCall(calls[i])},
-                               {"error", std::string(st.message())}});
+    LogWarn(
+        "lb-call-failed",
+        {{"sync", kind}, {"call", DescribeLbCall(calls[i])}, {"error", std::string(st.message())}});
     // Whatever we believed about that VIP is now suspect.
     std::visit(
         [this](const auto& c) {

@@ -133,7 +133,7 @@ class Reconciler {
   std::atomic<bool> connected_{false};
   std::atomic<LbApiLevel> level_{LbApiLevel::kNone};
 
-  mutable std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;                          // guards everything below
   std::map<std::string, SyncJob> pending_events_;  // by frontend
   std::deque<SyncJob> pending_other_;
   bool drain_scheduled_ = false;

@@ -340,7 +340,8 @@ TEST_F(CheckerTest, ReloadKeepsUnchangedChecksRunning) {
   // Reload: a description changes, a new backend joins, `s` is removed.
   std::string yaml = Replace(kBase, "        - name: fallback\n          backends: { s: {} }\n",
                              "        - name: fallback\n          backends: { n: {} }\n");
-  yaml = Replace(yaml, "    unused:", "    n: { address: 127.0.0.9, healthcheck: hc }\n    unused:");
+  yaml =
+      Replace(yaml, "    unused:", "    n: { address: 127.0.0.9, healthcheck: hc }\n    unused:");
   events_.clear();
   int probes_a = runner_.count("127.0.0.1");
   checker_.Reload(Parse(yaml));

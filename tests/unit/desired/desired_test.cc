@@ -118,10 +118,12 @@ TEST_F(DesiredTest, FailoverAcrossThreePools) {
   using M = std::map<std::string, int>;
   EXPECT_EQ(w(Want("web", {{"a1", S::kUp}, {"a2", S::kUp}, {"b1", S::kUp}, {"c1", S::kUp}})),
             (M{{"a1", 100}, {"a2", 50}, {"b1", 0}, {"c1", 0}}));
-  EXPECT_EQ(w(Want("web", {{"a1", S::kDown}, {"a2", S::kDisabled}, {"b1", S::kUp}, {"c1", S::kUp}})),
-            (M{{"a1", 0}, {"a2", 0}, {"b1", 30}, {"c1", 0}}));
-  EXPECT_EQ(w(Want("web", {{"a1", S::kDown}, {"a2", S::kPaused}, {"b1", S::kDown}, {"c1", S::kUp}})),
-            (M{{"a1", 0}, {"a2", 0}, {"b1", 0}, {"c1", 100}}));
+  EXPECT_EQ(
+      w(Want("web", {{"a1", S::kDown}, {"a2", S::kDisabled}, {"b1", S::kUp}, {"c1", S::kUp}})),
+      (M{{"a1", 0}, {"a2", 0}, {"b1", 30}, {"c1", 0}}));
+  EXPECT_EQ(
+      w(Want("web", {{"a1", S::kDown}, {"a2", S::kPaused}, {"b1", S::kDown}, {"c1", S::kUp}})),
+      (M{{"a1", 0}, {"a2", 0}, {"b1", 0}, {"c1", 100}}));
 }
 
 TEST_F(DesiredTest, EmptyVppGetsVipThenAsesInOrder) {
@@ -139,15 +141,17 @@ TEST_F(DesiredTest, EmptyVppGetsVipThenAsesInOrder) {
 
 TEST_F(DesiredTest, NothingToDoMeansNoCalls) {
   DesiredVip v = Want("web", {{"a1", S::kUp}, {"a2", S::kUp}, {"b1", S::kUp}, {"c1", S::kUp}});
-  ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0},
-                            {"198.51.100.31", 0}});
+  ActualVip have = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0}, {"198.51.100.31", 0}});
   EXPECT_TRUE(DiffVip(v, &have, LbApiLevel::kWeights, {}).empty());
 }
 
 TEST_F(DesiredTest, DownFlushesOnTheWayToZero) {
   DesiredVip v = Want("web", {{"a1", S::kDown}, {"a2", S::kUp}, {"b1", S::kUp}, {"c1", S::kUp}});
-  ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0},
-                            {"198.51.100.31", 0}});
+  ActualVip have = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0}, {"198.51.100.31", 0}});
   auto calls = DiffVip(v, &have, LbApiLevel::kWeights, {Ip("198.51.100.11")});
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(std::get<LbSetAsWeight>(calls[0]),
@@ -157,20 +161,23 @@ TEST_F(DesiredTest, DownFlushesOnTheWayToZero) {
 TEST_F(DesiredTest, FlushOnDownFalseDrainsGracefully) {
   Frontend fe = cfg_->frontends.at("web");
   fe.flush_on_down = false;
-  auto eff = ComputeEffective(
-      fe, [](const std::string& b) { return b == "a1" ? S::kDown : S::kUp; }, {});
+  auto eff =
+      ComputeEffective(fe, [](const std::string& b) { return b == "a1" ? S::kDown : S::kUp; }, {});
   DesiredVip v = BuildDesiredVip(*cfg_, fe, eff);
-  ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0},
-                            {"198.51.100.31", 0}});
+  ActualVip have = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0}, {"198.51.100.31", 0}});
   auto calls = DiffVip(v, &have, LbApiLevel::kWeights, {Ip("198.51.100.11")});
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_FALSE(std::get<LbSetAsWeight>(calls[0]).flush);
 }
 
 TEST_F(DesiredTest, DisabledStandbyIsFlushedEvenAtWeightZero) {
-  DesiredVip v = Want("web", {{"a1", S::kUp}, {"a2", S::kUp}, {"b1", S::kDisabled}, {"c1", S::kUp}});
-  ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0},
-                            {"198.51.100.31", 0}});
+  DesiredVip v =
+      Want("web", {{"a1", S::kUp}, {"a2", S::kUp}, {"b1", S::kDisabled}, {"c1", S::kUp}});
+  ActualVip have = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0}, {"198.51.100.31", 0}});
   // The transition asked for a flush: sent although the weight is already 0.
   auto calls = DiffVip(v, &have, LbApiLevel::kWeights, {Ip("198.51.100.21")});
   ASSERT_EQ(calls.size(), 1u);
@@ -185,14 +192,17 @@ TEST_F(DesiredTest, DisabledStandbyIsFlushedEvenAtWeightZero) {
 
 TEST_F(DesiredTest, ForeignAsesAreRemovedWithFlush) {
   DesiredVip v = Want("web", {{"a1", S::kUp}, {"a2", S::kUp}, {"b1", S::kUp}, {"c1", S::kUp}});
-  ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0},
-                            {"198.51.100.31", 0}, {"198.51.100.99", 100}, {"198.51.100.1", 7}});
+  ActualVip have = Have(v, {{"198.51.100.11", 100},
+                            {"198.51.100.2", 50},
+                            {"198.51.100.21", 0},
+                            {"198.51.100.31", 0},
+                            {"198.51.100.99", 100},
+                            {"198.51.100.1", 7}});
   auto calls = DiffVip(v, &have, LbApiLevel::kWeights, {});
-  EXPECT_EQ(Describe(calls),
-            (std::vector<std::string>{
-                DescribeLbCall(LbDelAs{v.spec.key, Ip("198.51.100.1"), true}),
-                DescribeLbCall(LbDelAs{v.spec.key, Ip("198.51.100.99"), true}),
-            }));
+  EXPECT_EQ(Describe(calls), (std::vector<std::string>{
+                                 DescribeLbCall(LbDelAs{v.spec.key, Ip("198.51.100.1"), true}),
+                                 DescribeLbCall(LbDelAs{v.spec.key, Ip("198.51.100.99"), true}),
+                             }));
 }
 
 TEST_F(DesiredTest, WeightChangeAndReactivation) {
@@ -231,7 +241,8 @@ TEST_F(DesiredTest, RecreateWhenEncapTableLengthOrStickyChange) {
 }
 
 TEST_F(DesiredTest, MembershipFallbackWithoutWeights) {
-  DesiredVip v = Want("web", {{"a1", S::kDown}, {"a2", S::kUp}, {"b1", S::kDisabled}, {"c1", S::kUp}});
+  DesiredVip v =
+      Want("web", {{"a1", S::kDown}, {"a2", S::kUp}, {"b1", S::kDisabled}, {"c1", S::kUp}});
   ActualVip have = Have(v, {{"198.51.100.11", 100}, {"198.51.100.21", 100}});
   auto calls = DiffVip(v, &have, LbApiLevel::kLegacy, {});
   EXPECT_EQ(Describe(calls),

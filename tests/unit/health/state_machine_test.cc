@@ -20,9 +20,7 @@ std::string RunSeq(int rise, int fall, const std::string& seq, std::string* coun
   int64_t t = 1;
   for (char c : seq) {
     sm.Record(c == '+', c == '+' ? "L7OK" : "L7STS", "", t++);
-    out += sm.state() == BackendState::kUp     ? 'U'
-           : sm.state() == BackendState::kDown ? 'D'
-                                               : 'u';
+    out += sm.state() == BackendState::kUp ? 'U' : sm.state() == BackendState::kDown ? 'D' : 'u';
     if (counters) *counters += std::to_string(sm.counter());
   }
   return out;
@@ -53,36 +51,33 @@ TEST_P(Sequences, Table) {
   EXPECT_EQ(counters, c.counters) << c.seq;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    StateMachine, Sequences,
-    ::testing::Values(
-        // Expedited resolution from unknown: one pass is up...
-        SeqCase{2, 3, "+", "U", "2"},
-        // ...and any failure is down at once, counter 0.
-        SeqCase{2, 3, "-", "D", "0"},
-        // Fully down needs `rise` passes to come up.
-        SeqCase{2, 3, "-++", "DDU", "012"},
-        // Just up from unknown (counter == rise) is not yet fully up: one
-        // failure takes the counter below rise.
-        SeqCase{2, 3, "+-", "UD", "21"},
-        // Fully up (counter at rise+fall-1 = 4) takes `fall` = 3 failures.
-        SeqCase{2, 3, "+++---", "UUUUUD", "234321"},
-        // Counter is capped at rise+fall-1 and floored at 0.
-        SeqCase{2, 3, "++++++", "UUUUUU", "234444"},
-        SeqCase{2, 3, "------", "DDDDDD", "000000"},
-        // An oscillating backend does not bounce once fully up.
-        SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "234343434"},
-        // ...nor once fully down.
-        SeqCase{2, 3, "-+-+-+", "DDDDDD", "010101"},
-        // rise=1, fall=1: every probe decides.
-        SeqCase{1, 1, "+-+-", "UDUD", "1010"},
-        // rise=3: unknown at counter 2, one pass => 3 => up.
-        SeqCase{3, 1, "+-", "UD", "32"},
-        SeqCase{3, 1, "-+++", "DDUU", "1233"},
-        // A failure from unknown is down at once, whatever rise is; the
-        // counter keeps its value (rise-2), so fewer passes bring it back.
-        SeqCase{4, 2, "-", "D", "2"},
-        SeqCase{4, 2, "-++", "DDU", "234"}));
+INSTANTIATE_TEST_SUITE_P(StateMachine, Sequences,
+                         ::testing::Values(
+                             // Expedited resolution from unknown: one pass is up...
+                             SeqCase{2, 3, "+", "U", "2"},
+                             // ...and any failure is down at once, counter 0.
+                             SeqCase{2, 3, "-", "D", "0"},
+                             // Fully down needs `rise` passes to come up.
+                             SeqCase{2, 3, "-++", "DDU", "012"},
+                             // Just up from unknown (counter == rise) is not yet fully up: one
+                             // failure takes the counter below rise.
+                             SeqCase{2, 3, "+-", "UD", "21"},
+                             // Fully up (counter at rise+fall-1 = 4) takes `fall` = 3 failures.
+                             SeqCase{2, 3, "+++---", "UUUUUD", "234321"},
+                             // Counter is capped at rise+fall-1 and floored at 0.
+                             SeqCase{2, 3, "++++++", "UUUUUU", "234444"},
+                             SeqCase{2, 3, "------", "DDDDDD", "000000"},
+                             // An oscillating backend does not bounce once fully up.
+                             SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "234343434"},
+                             // ...nor once fully down.
+                             SeqCase{2, 3, "-+-+-+", "DDDDDD", "010101"},
+                             // rise=1, fall=1: every probe decides.
+                             SeqCase{1, 1, "+-+-", "UDUD", "1010"},
+                             // rise=3: unknown at counter 2, one pass => 3 => up.
+                             SeqCase{3, 1, "+-", "UD", "32"}, SeqCase{3, 1, "-+++", "DDUU", "1233"},
+                             // A failure from unknown is down at once, whatever rise is; the
+                             // counter keeps its value (rise-2), so fewer passes bring it back.
+                             SeqCase{4, 2, "-", "D", "2"}, SeqCase{4, 2, "-++", "DDU", "234"}));
 
 TEST(StateMachine, IntervalSelection) {
   const Duration iv = seconds(2), fast = milliseconds(500), down = seconds(10);
@@ -153,7 +148,7 @@ TEST(StateMachine, PauseResume) {
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ(sm.state(), BackendState::kUnknown);
-  EXPECT_EQ(sm.counter(), 1);  // rise - 1: expedited resolution again
+  EXPECT_EQ(sm.counter(), 1);          // rise - 1: expedited resolution again
   EXPECT_EQ(sm.history().size(), 4u);  // history kept: start, up, paused, unknown
   // Resume of a running backend is a no-op.
   auto r2 = sm.Resume(6);

@@ -69,31 +69,32 @@ std::map<std::string, int> Weights(const FrontendEffective& e) {
 
 TEST(Failover, FirstPoolWithAnUpBackendIsActive) {
   Frontend fe = ThreePools();
-  auto e = Compute(fe, {{"a1", S::kUp}, {"a2", S::kDown}, {"b1", S::kUp}, {"b2", S::kUp},
-                        {"c1", S::kUp}});
+  auto e = Compute(
+      fe, {{"a1", S::kUp}, {"a2", S::kDown}, {"b1", S::kUp}, {"b2", S::kUp}, {"c1", S::kUp}});
   EXPECT_EQ(e.active_pool, 0);
   EXPECT_EQ(e.state, FrontendState::kUp);
-  EXPECT_EQ(Weights(e), (std::map<std::string, int>{
-                            {"a1", 100}, {"a2", 0}, {"b1", 0}, {"b2", 0}, {"c1", 0}}));
+  EXPECT_EQ(Weights(e),
+            (std::map<std::string, int>{{"a1", 100}, {"a2", 0}, {"b1", 0}, {"b2", 0}, {"c1", 0}}));
 }
 
 TEST(Failover, AcrossThreePools) {
   Frontend fe = ThreePools();
   // Gold all down: silver takes over with its pool weights.
-  auto e = Compute(fe, {{"a1", S::kDown}, {"a2", S::kDisabled}, {"b1", S::kUp}, {"b2", S::kUp},
-                        {"c1", S::kUp}});
+  auto e = Compute(
+      fe, {{"a1", S::kDown}, {"a2", S::kDisabled}, {"b1", S::kUp}, {"b2", S::kUp}, {"c1", S::kUp}});
   EXPECT_EQ(e.active_pool, 1);
-  EXPECT_EQ(Weights(e), (std::map<std::string, int>{
-                            {"a1", 0}, {"a2", 0}, {"b1", 80}, {"b2", 20}, {"c1", 0}}));
+  EXPECT_EQ(Weights(e),
+            (std::map<std::string, int>{{"a1", 0}, {"a2", 0}, {"b1", 80}, {"b2", 20}, {"c1", 0}}));
   // Silver down too (one paused, one down): bronze.
-  e = Compute(fe, {{"a1", S::kDown}, {"a2", S::kDown}, {"b1", S::kPaused}, {"b2", S::kDown},
-                   {"c1", S::kUp}});
+  e = Compute(
+      fe,
+      {{"a1", S::kDown}, {"a2", S::kDown}, {"b1", S::kPaused}, {"b2", S::kDown}, {"c1", S::kUp}});
   EXPECT_EQ(e.active_pool, 2);
   EXPECT_EQ(Weights(e)["c1"], 10);
   EXPECT_EQ(e.state, FrontendState::kUp);
   // Gold back: fail-back at once.
-  e = Compute(fe, {{"a1", S::kUp}, {"a2", S::kDown}, {"b1", S::kUp}, {"b2", S::kDown},
-                   {"c1", S::kUp}});
+  e = Compute(fe,
+              {{"a1", S::kUp}, {"a2", S::kDown}, {"b1", S::kUp}, {"b2", S::kDown}, {"c1", S::kUp}});
   EXPECT_EQ(e.active_pool, 0);
   EXPECT_EQ(Weights(e)["a1"], 100);
   EXPECT_EQ(Weights(e)["b1"], 0);
