@@ -1,0 +1,556 @@
+#include "vppsim/api_handler.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "common/ip_address.h"
+#include "common/log.h"
+#include "vppsim/wire.h"
+
+namespace maglev::vppsim {
+namespace {
+
+constexpr size_t kMessageTableEntrySize = 66;
+constexpr uint16_t kSockclntCreateId = 15;  // fixed in every VPP
+constexpr size_t kMessageNameSize = 64;
+
+ApiAddress ReadAddress(const uint8_t* p) {
+  ApiAddress a;
+  a.af = p[0];
+  std::memcpy(a.un.data(), p + 1, 16);
+  return a;
+}
+
+// pfx (18 bytes) at 10, protocol at 28, port at 29: the layout shared by
+// every lb request that names a VIP except lb_vip_dump.
+ApiVipKey ReadVipKey(const uint8_t* p) {
+  ApiVipKey k;
+  k.address = ReadAddress(p + 10);
+  k.len = p[27];
+  k.protocol = p[28];
+  k.port = LoadBe16(p + 29);
+  return k;
+}
+
+std::string FormatApiAddress(const ApiAddress& a) {
+  if (a.af == 0) return IpAddress::FromV4Bytes(a.un.data()).ToString();
+  return IpAddress::FromV6Bytes(a.un.data()).ToString();
+}
+
+std::string FormatApiPrefix(const ApiVipKey& k) {
+  return FormatApiAddress(k.address) + "/" + std::to_string(k.len);
+}
+
+// vl_api_lb_vip_t as VPP writes it back: af from the "first 12 bytes zero"
+// rule, IPv4 length = plen - 96, protocol 255 for all-port VIPs.
+void WriteVip(WireWriter& w, const LbVip& vip) {
+  if (Ip46IsIp4(vip.prefix)) {
+    w.U8(0).Bytes(vip.prefix.data() + 12, 4).Zeros(12).U8(static_cast<uint8_t>(vip.plen - 96));
+  } else {
+    w.U8(1).Bytes(vip.prefix.data(), 16).U8(vip.plen);
+  }
+  w.U8(vip.protocol).Be16(vip.port);
+}
+
+void WriteAddress(WireWriter& w, const Ip46& a) {
+  if (Ip46IsIp4(a)) {
+    w.U8(0).Bytes(a.data() + 12, 4).Zeros(12);
+  } else {
+    w.U8(1).Bytes(a.data(), 16);
+  }
+}
+
+std::vector<std::string> Tokens(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  std::string t;
+  while (in >> t) out.push_back(t);
+  return out;
+}
+
+}  // namespace
+
+struct ApiHandler::Ctx {
+  uint32_t from = 0;
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  uint32_t client_index = 0;  // requests only
+  uint32_t context = 0;
+  HandleResult* result = nullptr;
+};
+
+absl::StatusOr<std::unique_ptr<ApiHandler>> ApiHandler::Create(Options options,
+                                                               LbModel::Clock clock) {
+  MessageTable::Options table_options;
+  table_options.legacy_lb = options.legacy_lb;
+  table_options.lb_first_msg_id = options.lb_first_msg_id;
+  absl::StatusOr<MessageTable> table = MessageTable::Create(table_options);
+  if (!table.ok()) return table.status();
+  if (options.version.empty()) {
+    options.version = options.legacy_lb ? "26.06-maglev-vppsim" : "26.10-maglev-vppsim";
+  }
+  return std::unique_ptr<ApiHandler>(
+      new ApiHandler(std::move(options), *std::move(table), std::move(clock)));
+}
+
+ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock)
+    : options_(std::move(options)), table_(std::move(table)) {
+  LbModel::Options model_options;
+  model_options.legacy = options_.legacy_lb;
+  model_options.num_interfaces = options_.num_interfaces;
+  model_ = std::make_unique<LbModel>(model_options, [this, clock = std::move(clock)] {
+    return (clock ? clock() : 0.0) + clock_offset_;
+  });
+
+  // Registration 0 is VPP's listening socket: clients start at 1.
+  registrations_.emplace_back(Registration{"<listener>"});
+
+  struct Entry {
+    const char* name;
+    Fn fn;
+    bool variable;
+  };
+  const Entry entries[] = {
+      {"get_first_msg_id", &ApiHandler::OnGetFirstMsgId, false},
+      {"api_versions", &ApiHandler::OnApiVersions, false},
+      {"sockclnt_create", &ApiHandler::OnSockclntCreate, false},
+      {"sockclnt_delete", &ApiHandler::OnSockclntDelete, false},
+      {"memclnt_keepalive", &ApiHandler::OnKeepalive, false},
+      {"control_ping", &ApiHandler::OnControlPing, false},
+      {"show_version", &ApiHandler::OnShowVersion, false},
+      {"cli_inband", &ApiHandler::OnCliInband, true},
+      {"lb_conf", &ApiHandler::OnLbConf, false},
+      {"lb_conf_get", &ApiHandler::OnLbConfGet, false},
+      {"lb_add_del_vip", &ApiHandler::OnLbAddDelVip, false},
+      {"lb_add_del_vip_v2", &ApiHandler::OnLbAddDelVipV2, false},
+      {"lb_add_del_as", &ApiHandler::OnLbAddDelAs, false},
+      {"lb_add_del_as_v2", &ApiHandler::OnLbAddDelAsV2, false},
+      {"lb_as_set_weight", &ApiHandler::OnLbAsSetWeight, false},
+      {"lb_flush_vip", &ApiHandler::OnLbFlushVip, false},
+      {"lb_vip_dump", &ApiHandler::OnLbVipDump, false},
+      {"lb_as_dump", &ApiHandler::OnLbAsDump, false},
+      {"lb_as_v2_dump", &ApiHandler::OnLbAsV2Dump, false},
+      {"lb_add_del_intf_nat4", &ApiHandler::OnLbIntfNat4, false},
+      {"lb_add_del_intf_nat6", &ApiHandler::OnLbIntfNat6, false},
+  };
+  // Fixed sizes of the requests (PROTOCOL.md §3).
+  const std::unordered_map<std::string, size_t> sizes = {
+      {"get_first_msg_id", 74}, {"api_versions", 10},         {"sockclnt_create", 70},
+      {"sockclnt_delete", 14},  {"memclnt_keepalive", 10},    {"control_ping", 10},
+      {"show_version", 10},     {"cli_inband", 14},           {"lb_conf", 38},
+      {"lb_conf_get", 10},      {"lb_add_del_vip", 49},       {"lb_add_del_vip_v2", 50},
+      {"lb_add_del_as", 50},    {"lb_add_del_as_v2", 51},     {"lb_as_set_weight", 50},
+      {"lb_flush_vip", 31},     {"lb_vip_dump", 33},          {"lb_as_dump", 31},
+      {"lb_as_v2_dump", 31},    {"lb_add_del_intf_nat4", 15}, {"lb_add_del_intf_nat6", 15},
+  };
+  for (const Entry& e : entries) {
+    // Messages absent from the table (lb 1.2.0 ones in legacy mode) have no
+    // id, hence no handler: VPP <= 26.06 drops them as unknown.
+    std::optional<uint16_t> id = table_.IdOf(e.name);
+    if (id) handlers_[*id] = Handler{e.fn, sizes.at(e.name), e.variable};
+  }
+}
+
+uint16_t ApiHandler::Id(const char* name) const { return table_.IdOf(name).value_or(0); }
+
+uint32_t ApiHandler::Connect() {
+  uint32_t index;
+  if (!free_registrations_.empty()) {
+    index = free_registrations_.back();
+    free_registrations_.pop_back();
+    registrations_[index].emplace();
+  } else {
+    registrations_.emplace_back(Registration{});
+    index = static_cast<uint32_t>(registrations_.size() - 1);
+  }
+  LogInfo("vppsim-client-connect", {{"handle", static_cast<uint64_t>(kClientHandleBit | index)}});
+  return index;
+}
+
+void ApiHandler::Disconnect(uint32_t registration) {
+  if (!IsLive(registration)) return;
+  LogInfo("vppsim-client-disconnect",
+          {{"handle", static_cast<uint64_t>(kClientHandleBit | registration)},
+           {"name", registrations_[registration]->name}});
+  registrations_[registration].reset();
+  free_registrations_.push_back(registration);
+}
+
+bool ApiHandler::IsLive(uint32_t registration) const {
+  return registration != 0 && registration < registrations_.size() &&
+         registrations_[registration].has_value();
+}
+
+size_t ApiHandler::num_clients() const {
+  return static_cast<size_t>(std::count_if(registrations_.begin(), registrations_.end(),
+                                           [](const auto& r) { return r.has_value(); })) -
+         1;
+}
+
+std::string ApiHandler::ClientName(uint32_t registration) const {
+  return IsLive(registration) ? registrations_[registration]->name : std::string();
+}
+
+std::optional<uint32_t> ApiHandler::Resolve(uint32_t client_index) const {
+  // Socket clients' handles carry the top bit; anything else would be a
+  // shared-memory client index, which no socket client can have.
+  if ((client_index & kClientHandleBit) == 0) return std::nullopt;
+  uint32_t index = client_index & ~kClientHandleBit;
+  if (!IsLive(index)) return std::nullopt;
+  return index;
+}
+
+void ApiHandler::Reply(Ctx& c, std::vector<uint8_t> payload) {
+  // Executed already; the reply goes wherever client_index points, or nowhere.
+  std::optional<uint32_t> to = Resolve(c.client_index);
+  if (!to) {
+    LogDebug("vppsim-reply-dropped", {{"client_index", static_cast<uint64_t>(c.client_index)}});
+    return;
+  }
+  c.result->replies.push_back(Outgoing{*to, std::move(payload)});
+}
+
+void ApiHandler::AutoReply(Ctx& c, const char* reply_name, int32_t retval) {
+  Reply(
+      c,
+      WireWriter().Be16(Id(reply_name)).Be32(c.context).Be32(static_cast<uint32_t>(retval)).Take());
+}
+
+HandleResult ApiHandler::Handle(uint32_t from, const uint8_t* payload, size_t size) {
+  HandleResult result;
+  if (size < 2) {
+    result.dropped = "message shorter than its id";
+  } else {
+    const uint16_t id = LoadBe16(payload);
+    auto it = handlers_.find(id);
+    if (it == handlers_.end()) {
+      result.dropped = "no handler for message id " + std::to_string(id);
+    } else {
+      size_t need = it->second.min_size;
+      if (it->second.variable && size >= need) need += LoadBe32(payload + 10);
+      if (size < need) {
+        result.dropped = "message " + table_.ById(id)->name +
+                         " truncated: " + std::to_string(size) + " < " + std::to_string(need) +
+                         " bytes";
+      } else {
+        Ctx c;
+        c.from = from;
+        c.p = payload;
+        c.n = size;
+        c.result = &result;
+        if (id == kSockclntCreateId) {  // the one request without client_index
+          c.context = LoadBe32(payload + 2);
+        } else {
+          c.client_index = LoadBe32(payload + 2);
+          c.context = LoadBe32(payload + 6);
+        }
+        (this->*(it->second.fn))(c);
+      }
+    }
+  }
+  if (result.dropped) LogDebug("vppsim-message-dropped", {{"reason", *result.dropped}});
+  return result;
+}
+
+void ApiHandler::RunGarbageCollection() { model_->BackgroundGc(); }
+
+void ApiHandler::AdvanceClock(double seconds) {
+  if (seconds > 0) clock_offset_ += seconds;
+}
+
+// --- core messages -----------------------------------------------------------
+
+void ApiHandler::OnGetFirstMsgId(Ctx& c) {
+  std::optional<uint16_t> first = table_.FirstMsgId(LoadFixedString(c.p + 10, kMessageNameSize));
+  Reply(c, WireWriter()
+               .Be16(Id("get_first_msg_id_reply"))
+               .Be32(c.context)
+               .Be32(static_cast<uint32_t>(first ? kRetOk : kRetInvalidValue))
+               .Be16(first.value_or(0xffff))
+               .Take());
+}
+
+void ApiHandler::OnApiVersions(Ctx& c) {
+  // A running VPP of this generation registers no versions: count 0.
+  Reply(c, WireWriter().Be16(Id("api_versions_reply")).Be32(c.context).Be32(0).Be32(0).Take());
+}
+
+void ApiHandler::OnSockclntCreate(Ctx& c) {
+  if (!IsLive(c.from)) return;
+  std::string name = LoadFixedString(c.p + 6, kMessageNameSize);
+  registrations_[c.from]->name = name;
+  LogInfo("vppsim-client-register",
+          {{"handle", static_cast<uint64_t>(kClientHandleBit | c.from)}, {"name", name}});
+  WireWriter w;
+  w.Be16(Id("sockclnt_create_reply"))
+      .Be32(0)  // client_index: always 0 here
+      .Be32(c.context)
+      .Be32(0)  // response
+      .Be32(kClientHandleBit | c.from)
+      .Be16(static_cast<uint16_t>(table_.messages().size()));
+  for (const MessageInfo& m : table_.messages()) w.Be16(m.id).FixedString(m.NameCrc(), 64);
+  static_assert(kMessageTableEntrySize == 2 + 64);
+  c.result->replies.push_back(Outgoing{c.from, w.Take()});
+}
+
+void ApiHandler::OnSockclntDelete(Ctx& c) {
+  const uint32_t index = LoadBe32(c.p + 10) & ~kClientHandleBit;
+  if (IsLive(index)) {
+    c.result->replies.push_back(Outgoing{
+        index, WireWriter().Be16(Id("sockclnt_delete_reply")).Be32(c.context).Be32(1).Take()});
+    c.result->close_after_flush.push_back(index);
+    Disconnect(index);
+    return;
+  }
+  Reply(c, WireWriter()
+               .Be16(Id("sockclnt_delete_reply"))
+               .Be32(c.context)
+               .Be32(static_cast<uint32_t>(-1))
+               .Take());
+}
+
+void ApiHandler::OnKeepalive(Ctx& c) {
+  // VPP answers memclnt_keepalive over shared memory only: a socket client
+  // never sees a reply (PROTOCOL.md §1.8).
+  LogDebug("vppsim-keepalive-ignored", {{"client_index", static_cast<uint64_t>(c.client_index)}});
+}
+
+void ApiHandler::OnControlPing(Ctx& c) {
+  Reply(c, WireWriter()
+               .Be16(Id("control_ping_reply"))
+               .Be32(c.context)
+               .Be32(0)
+               .Be32(c.client_index)
+               .Be32(options_.vpe_pid)
+               .Take());
+}
+
+void ApiHandler::OnShowVersion(Ctx& c) {
+  Reply(c, WireWriter()
+               .Be16(Id("show_version_reply"))
+               .Be32(c.context)
+               .Be32(0)
+               .FixedString("vpe", 32)
+               .FixedString(options_.version, 32)
+               .FixedString(options_.build_date, 32)
+               .FixedString("/usr/src/maglev-vppsim", 256)
+               .Take());
+}
+
+void ApiHandler::OnCliInband(Ctx& c) {
+  const uint32_t len = LoadBe32(c.p + 10);
+  std::string cmd(reinterpret_cast<const char*>(c.p + 14), len);
+  std::string out = RunCli(cmd);
+  Reply(c, WireWriter().Be16(Id("cli_inband_reply")).Be32(c.context).Be32(0).VarString(out).Take());
+}
+
+std::string ApiHandler::RunCli(const std::string& command) {
+  std::vector<std::string> t = Tokens(command);
+  // VPP's CLI accepts any unambiguous prefix of each keyword ("sh lb vip ver").
+  auto is = [&](size_t i, const char* word) {
+    return i < t.size() && !t[i].empty() && std::string_view(word).substr(0, t[i].size()) == t[i];
+  };
+  if (t.size() >= 2 && is(0, "show") && is(1, "lb")) {
+    if (t.size() == 2) return model_->ShowLb();
+    if (is(2, "vips") && t.size() == 3) return model_->ShowVips(false);
+    if (is(2, "vips") && t.size() == 4 && is(3, "verbose")) return model_->ShowVips(true);
+  }
+  if (t.size() == 2 && is(0, "show") && is(1, "version")) {
+    return "vpp v" + options_.version + " built by maglev-vppsim on localhost at " +
+           options_.build_date + "\n";
+  }
+  // Simulator-only hooks for deterministic tests of GC timing.
+  if (t.size() == 2 && t[0] == "vppsim" && t[1] == "gc") {
+    RunGarbageCollection();
+    return "gc done\n";
+  }
+  if (t.size() == 4 && t[0] == "vppsim" && t[1] == "time" && t[2] == "advance") {
+    char* end = nullptr;
+    double s = std::strtod(t[3].c_str(), &end);
+    if (end && *end == '\0' && s >= 0 && s < 1e9) {
+      AdvanceClock(s);
+      return "time " + std::to_string(model_->NowSeconds()) + "\n";
+    }
+  }
+  if (t.size() == 2 && t[0] == "vppsim" && t[1] == "time") {
+    return "time " + std::to_string(model_->NowSeconds()) + "\n";
+  }
+  return "unknown input `" + command + "'\n";
+}
+
+// --- lb messages -----------------------------------------------------------
+
+void ApiHandler::OnLbConf(Ctx& c) {
+  LbConf conf;
+  std::memcpy(conf.ip4_src.data(), c.p + 10, 4);
+  std::memcpy(conf.ip6_src.data(), c.p + 14, 16);
+  conf.sticky_buckets_per_core = LoadBe32(c.p + 30);
+  conf.flow_timeout = LoadBe32(c.p + 34);
+  int32_t rv = model_->Conf(conf);
+  LogDebug("vppsim-lb-conf", {{"ip4_src", IpAddress::FromV4Bytes(conf.ip4_src.data()).ToString()},
+                              {"ip6_src", IpAddress::FromV6Bytes(conf.ip6_src.data()).ToString()},
+                              {"sticky_buckets_per_core", conf.sticky_buckets_per_core},
+                              {"flow_timeout", conf.flow_timeout},
+                              {"retval", rv}});
+  AutoReply(c, "lb_conf_reply", rv);
+}
+
+void ApiHandler::OnLbConfGet(Ctx& c) {
+  const LbConf& conf = model_->conf();
+  Reply(c, WireWriter()
+               .Be16(Id("lb_conf_get_reply"))
+               .Be32(c.context)
+               .Be32(0)
+               .Bytes(conf.ip4_src.data(), 4)
+               .Bytes(conf.ip6_src.data(), 16)
+               .Be32(conf.sticky_buckets_per_core)
+               .Be32(conf.flow_timeout)
+               .Take());
+}
+
+void ApiHandler::OnLbAddDelVip(Ctx& c) { AddDelVip(c, false); }
+void ApiHandler::OnLbAddDelVipV2(Ctx& c) { AddDelVip(c, true); }
+
+void ApiHandler::AddDelVip(Ctx& c, bool v2) {
+  VipAddDelRequest r;
+  r.key = ReadVipKey(c.p);
+  r.encap = LoadBe32(c.p + 31);
+  r.dscp = c.p[35];
+  r.srv_type = c.p[36];  // only the first byte of the u32 (quirk 4)
+  r.target_port = LoadBe16(c.p + 40);
+  r.node_port = LoadBe16(c.p + 42);
+  r.new_flows_table_length = LoadBe32(c.p + 44);
+  if (v2) {
+    r.src_ip_sticky = c.p[48] != 0;
+    r.is_del = c.p[49] != 0;
+  } else {
+    r.is_del = c.p[48] != 0;
+  }
+  int32_t rv = model_->AddDelVip(r);
+  LogDebug(v2 ? "vppsim-lb-add-del-vip-v2" : "vppsim-lb-add-del-vip",
+           {{"vip", FormatApiPrefix(r.key)},
+            {"protocol", r.key.protocol},
+            {"port", r.key.port},
+            {"encap", r.encap},
+            {"new_flows_table_length", r.new_flows_table_length},
+            {"src_ip_sticky", r.src_ip_sticky},
+            {"is_del", r.is_del},
+            {"retval", rv}});
+  AutoReply(c, v2 ? "lb_add_del_vip_v2_reply" : "lb_add_del_vip_reply", rv);
+}
+
+void ApiHandler::OnLbAddDelAs(Ctx& c) { AddDelAs(c, false); }
+void ApiHandler::OnLbAddDelAsV2(Ctx& c) { AddDelAs(c, true); }
+
+void ApiHandler::AddDelAs(Ctx& c, bool v2) {
+  AsAddDelRequest r;
+  r.vip = ReadVipKey(c.p);
+  r.as = ReadAddress(c.p + 31);
+  r.v2 = v2;
+  if (v2) {
+    r.weight = c.p[48];
+    r.is_del = c.p[49] != 0;
+    r.is_flush = c.p[50] != 0;
+  } else {
+    r.is_del = c.p[48] != 0;
+    r.is_flush = c.p[49] != 0;
+  }
+  int32_t rv = model_->AddDelAs(r);
+  LogDebug(v2 ? "vppsim-lb-add-del-as-v2" : "vppsim-lb-add-del-as",
+           {{"vip", FormatApiPrefix(r.vip)},
+            {"protocol", r.vip.protocol},
+            {"port", r.vip.port},
+            {"as", FormatApiAddress(r.as)},
+            {"weight", r.weight},
+            {"is_del", r.is_del},
+            {"is_flush", r.is_flush},
+            {"retval", rv}});
+  AutoReply(c, v2 ? "lb_add_del_as_v2_reply" : "lb_add_del_as_reply", rv);
+}
+
+void ApiHandler::OnLbAsSetWeight(Ctx& c) {
+  AsSetWeightRequest r;
+  r.vip = ReadVipKey(c.p);
+  r.as = ReadAddress(c.p + 31);
+  r.weight = c.p[48];
+  r.is_flush = c.p[49] != 0;
+  int32_t rv = model_->SetWeight(r);
+  LogDebug("vppsim-lb-as-set-weight", {{"vip", FormatApiPrefix(r.vip)},
+                                       {"protocol", r.vip.protocol},
+                                       {"port", r.vip.port},
+                                       {"as", FormatApiAddress(r.as)},
+                                       {"weight", r.weight},
+                                       {"is_flush", r.is_flush},
+                                       {"retval", rv}});
+  AutoReply(c, "lb_as_set_weight_reply", rv);
+}
+
+void ApiHandler::OnLbFlushVip(Ctx& c) {
+  ApiVipKey key = ReadVipKey(c.p);
+  int32_t rv = model_->FlushVip(key);
+  LogDebug("vppsim-lb-flush-vip", {{"vip", FormatApiPrefix(key)},
+                                   {"protocol", key.protocol},
+                                   {"port", key.port},
+                                   {"retval", rv}});
+  AutoReply(c, "lb_flush_vip_reply", rv);
+}
+
+void ApiHandler::OnLbVipDump(Ctx& c) {
+  // Dumps check client_index first and do nothing at all for a stranger.
+  std::optional<uint32_t> to = Resolve(c.client_index);
+  if (!to) return;
+  // Every filter field is ignored (quirk 1).
+  const uint16_t id = Id("lb_vip_details");
+  for (uint32_t index : model_->VipDump()) {
+    const LbVip& vip = model_->vip(index);
+    const bool l3dsr = vip.type == LbVipType::kIp4L3dsr;
+    const bool nat = vip.type == LbVipType::kIp4Nat4 || vip.type == LbVipType::kIp6Nat6;
+    // dscp and srv_type share one byte inside VPP; srv_type goes out in host
+    // (little-endian) order and target_port swapped once too often (quirk 3).
+    const uint8_t shared = (l3dsr || nat) ? vip.encap_arg : 0;
+    WireWriter w;
+    w.Be16(id).Be32(c.context);
+    WriteVip(w, vip);
+    w.Be32(LbVipTypeEncap(vip.type))
+        .U8(shared)
+        .Le32(shared)
+        .Le16(nat ? vip.target_port : 0)
+        .Be16(static_cast<uint16_t>(vip.table_length));
+    c.result->replies.push_back(Outgoing{*to, w.Take()});
+  }
+}
+
+void ApiHandler::OnLbAsDump(Ctx& c) { AsDump(c, false); }
+void ApiHandler::OnLbAsV2Dump(Ctx& c) { AsDump(c, true); }
+
+void ApiHandler::AsDump(Ctx& c, bool v2) {
+  std::optional<uint32_t> to = Resolve(c.client_index);
+  if (!to) return;
+  const uint16_t id = Id(v2 ? "lb_as_v2_details" : "lb_as_details");
+  for (const LbModel::AsRef& ref : model_->AsDump(ReadVipKey(c.p))) {
+    const LbVip& vip = model_->vip(ref.vip_index);
+    const LbAs& as = model_->as(ref.as_index);
+    WireWriter w;
+    w.Be16(id).Be32(c.context);
+    WriteVip(w, vip);
+    WriteAddress(w, as.address);
+    w.U8(as.active ? 1 : 0).Be32(as.last_used);
+    if (v2) w.U8(as.weight).Be32(as.num_buckets);
+    c.result->replies.push_back(Outgoing{*to, w.Take()});
+  }
+}
+
+void ApiHandler::OnLbIntfNat4(Ctx& c) { IntfNat(c, false); }
+void ApiHandler::OnLbIntfNat6(Ctx& c) { IntfNat(c, true); }
+
+void ApiHandler::IntfNat(Ctx& c, bool ip6) {
+  const bool is_add = c.p[10] != 0;
+  const uint32_t sw_if_index = LoadBe32(c.p + 11);
+  int32_t rv = model_->AddDelIntfNat(ip6, is_add, sw_if_index);
+  LogDebug(ip6 ? "vppsim-lb-add-del-intf-nat6" : "vppsim-lb-add-del-intf-nat4",
+           {{"is_add", is_add}, {"sw_if_index", sw_if_index}, {"retval", rv}});
+  AutoReply(c, ip6 ? "lb_add_del_intf_nat6_reply" : "lb_add_del_intf_nat4_reply", rv);
+}
+
+}  // namespace maglev::vppsim
