@@ -5,19 +5,24 @@
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
 #include <cstring>
 #include <memory>
 #include <thread>
 
+#include "api/server.h"
 #include "checker/checker.h"
 #include "checker/checker_metrics.h"
 #include "common/dispatcher.h"
 #include "common/log.h"
 #include "config/loader.h"
+#include "dataplane.h"
 #include "metrics/metrics.h"
 #include "prober/prober.h"
+#include "vpp/controller.h"
+#include "vpp/reconciler.h"
 
 namespace maglev {
 
@@ -77,6 +82,36 @@ int RunDaemon(const DaemonOptions& opts) {
 
   checker.Start(loaded.config);
 
+  // The dataplane: the reconciler's own thread owns the VPP socket.
+  std::unique_ptr<Reconciler> reconciler;
+  std::unique_ptr<DataplaneController> controller;
+  std::unique_ptr<VppDataplane> dataplane;
+  if (!opts.vpp_api_addr.empty()) {
+    ReconcilerOptions ro;
+    ro.socket_path = opts.vpp_api_addr;
+    reconciler = std::make_unique<Reconciler>(ro);
+    controller = std::make_unique<DataplaneController>(dispatcher, checker, *reconciler);
+    dataplane = std::make_unique<VppDataplane>(*reconciler, *controller);
+    AddVppCollectors(registry, *reconciler);
+    controller->Start();
+    reconciler->Start();
+  } else {
+    LogInfo("vpp-disabled", {{"detail", "--vpp-api-addr is empty: no dataplane"}});
+  }
+
+  ApiServerOptions api_opts;
+  api_opts.address = opts.grpc_addr;
+  api_opts.reflection = opts.reflection;
+  auto api = StartGrpcServer(api_opts, io, checker, dataplane.get());
+  if (!api.ok()) {
+    LogError("grpc-listen-failed",
+             {{"address", opts.grpc_addr}, {"error", std::string(api.status().message())}});
+    if (reconciler) reconciler->Stop();
+    return 3;
+  }
+  std::unique_ptr<ApiServer> api_server = std::move(*api);
+  AddWatchCollectors(registry, api_server->hub());
+
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   bool stopping = false;
   std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
@@ -92,16 +127,21 @@ int RunDaemon(const DaemonOptions& opts) {
     stopping = true;
     LogInfo("maglevd-shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     NotifySystemd("STOPPING=1");
-    checker.Stop();
     if (metrics) metrics->Close();
     signals.cancel();
-    io.stop();
+    // Streams are closed and calls in flight drained while the loop keeps
+    // running (they complete on it); then the loop stops.
+    api_server->ShutdownAsync([&io] { asio::post(io, [&io] { io.stop(); }); });
   };
   signals.async_wait(on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
   NotifySystemd("READY=1");
   io.run();
+  checker.Stop();
+  if (controller) controller->Stop();
+  if (reconciler) reconciler->Stop();  // leaves the dataplane as it is
+  api_server.reset();
   LogInfo("maglevd-stopped", {});
   return 0;
 }

@@ -1,0 +1,137 @@
+#include "dataplane.h"
+
+namespace maglev {
+
+std::string DescribeLbApiLevel(LbApiLevel level) {
+  switch (level) {
+    case LbApiLevel::kWeights:
+      return "lb 1.2.0 (weights)";
+    case LbApiLevel::kNoWeights:
+      return "lb 1.2.0 without weights (membership fallback)";
+    case LbApiLevel::kLegacy:
+      return "legacy lb (membership fallback)";
+    case LbApiLevel::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+void VppDataplane::GetInfo(std::function<void(absl::StatusOr<VppInfoData>)> done) {
+  reconciler_.GetStatus([done = std::move(done)](VppStatusInfo s) {
+    if (!s.connected) {
+      done(absl::UnavailableError("not connected to VPP"));
+      return;
+    }
+    VppInfoData d;
+    d.connected = true;
+    d.version = s.version.version;
+    d.build_date = s.version.build_date;
+    d.build_directory = s.version.build_directory;
+    d.pid = s.version.vpe_pid;
+    d.connecttime_ns = s.connect_time_ns;
+    d.lb_api = DescribeLbApiLevel(s.level);
+    done(d);
+  });
+}
+
+void VppDataplane::GetLbState(std::function<void(absl::StatusOr<VppLbStateData>)> done) {
+  reconciler_.GetLbState([done = std::move(done)](absl::StatusOr<LbStateSnapshot> snap) {
+    if (!snap.ok()) {
+      done(snap.status());
+      return;
+    }
+    VppLbStateData d;
+    if (snap->conf) {
+      d.ip4_src = snap->conf->ip4_src_address.ToString();
+      d.ip6_src = snap->conf->ip6_src_address.ToString();
+      d.sticky_buckets_per_core = snap->conf->sticky_buckets_per_core;
+      d.flow_timeout = snap->conf->flow_timeout;
+    }
+    for (const VipInfo& v : snap->vips) {
+      VppVipData vd;
+      vd.prefix = v.key.address.ToString() + "/" + std::to_string(v.key.prefix_len);
+      vd.protocol = v.key.protocol;
+      vd.port = v.key.port;
+      vd.encap = std::string(LbEncapName(v.encap));
+      vd.flow_table_length = v.flow_table_length_low16 == 0 ? 65536u : v.flow_table_length_low16;
+      VipKey key = v.key.Normalized();
+      for (const AsInfo& a : snap->ases) {
+        if (!(a.vip.Normalized() == key)) continue;
+        VppAsData ad;
+        ad.address = a.address;
+        ad.weight = a.weight.value_or(a.active() ? 100 : 0);
+        ad.flags = a.flags;
+        ad.num_buckets = a.num_buckets.value_or(0);
+        vd.ases.push_back(ad);
+      }
+      std::sort(vd.ases.begin(), vd.ases.end(),
+                [](const VppAsData& x, const VppAsData& y) { return x.address < y.address; });
+      d.vips.push_back(std::move(vd));
+    }
+    std::sort(d.vips.begin(), d.vips.end(), [](const VppVipData& x, const VppVipData& y) {
+      return std::tie(x.prefix, x.protocol, x.port) < std::tie(y.prefix, y.protocol, y.port);
+    });
+    done(std::move(d));
+  });
+}
+
+void VppDataplane::Sync(std::optional<std::string> frontend,
+                        std::function<void(absl::Status)> done) {
+  if (!reconciler_.connected()) {
+    done(absl::UnavailableError("not connected to VPP"));
+    return;
+  }
+  auto shared = std::make_shared<std::function<void(absl::Status)>>(std::move(done));
+  absl::Status st = controller_.Sync(frontend, [shared](absl::Status s) { (*shared)(s); });
+  if (!st.ok()) (*shared)(st);
+}
+
+void AddVppCollectors(MetricsRegistry& registry, const Reconciler& reconciler) {
+  registry.AddCollector([&reconciler](MetricsWriter& w) {
+    using T = MetricsWriter::Type;
+    w.Family("maglev_vpp_connected", T::kGauge, "1 while connected to VPP's API socket.");
+    w.Sample("maglev_vpp_connected", {}, reconciler.connected() ? 1 : 0);
+    w.Family("maglev_vpp_lb_weights", T::kGauge,
+             "1 when the connected lb plugin supports weights (0: membership fallback).");
+    w.Sample("maglev_vpp_lb_weights", {}, reconciler.level() == LbApiLevel::kWeights ? 1 : 0);
+    auto counters = reconciler.api_counters().Snapshot();
+    w.Family("maglev_vpp_api_calls_total", T::kCounter, "VPP API requests sent, by message.");
+    for (const auto& [msg, e] : counters)
+      w.Sample("maglev_vpp_api_calls_total", {{"message", msg}}, static_cast<double>(e.calls));
+    w.Family("maglev_vpp_api_errors_total", T::kCounter,
+             "VPP API requests that failed (retval or transport), by message.");
+    for (const auto& [msg, e] : counters)
+      w.Sample("maglev_vpp_api_errors_total", {{"message", msg}}, static_cast<double>(e.errors));
+    ReconcilerStats st = reconciler.stats();
+    static const char* kKinds[] = {"event", "frontend", "full"};
+    w.Family("maglev_vpp_sync_runs_total", T::kCounter, "Reconciliation runs, by kind.");
+    for (int k = 0; k < 3; ++k)
+      w.Sample("maglev_vpp_sync_runs_total", {{"kind", kKinds[k]}},
+               static_cast<double>(st.sync_runs[k]));
+    w.Family("maglev_vpp_sync_duration_seconds_total", T::kCounter,
+             "Time spent in reconciliation runs, by kind.");
+    for (int k = 0; k < 3; ++k)
+      w.Sample("maglev_vpp_sync_duration_seconds_total", {{"kind", kKinds[k]}},
+               st.sync_seconds_sum[k]);
+    w.Family("maglev_vpp_sync_failures_total", T::kCounter, "Reconciliation runs that failed.");
+    w.Sample("maglev_vpp_sync_failures_total", {}, static_cast<double>(st.sync_failures));
+    w.Family("maglev_vpp_mutating_calls_total", T::kCounter,
+             "lb calls that change VPP's state, sent by the reconciler.");
+    w.Sample("maglev_vpp_mutating_calls_total", {}, static_cast<double>(st.mutating_calls));
+    w.Family("maglev_vpp_connects_total", T::kCounter, "Successful connections to VPP.");
+    w.Sample("maglev_vpp_connects_total", {}, static_cast<double>(st.connects));
+  });
+}
+
+void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub) {
+  registry.AddCollector([&hub](MetricsWriter& w) {
+    using T = MetricsWriter::Type;
+    w.Family("maglev_watch_subscribers", T::kGauge, "WatchEvents streams open now.");
+    w.Sample("maglev_watch_subscribers", {}, static_cast<double>(hub.Stats().size()));
+    w.Family("maglev_events_dropped_total", T::kCounter,
+             "Events not delivered to WatchEvents subscribers that could not keep up.");
+    w.Sample("maglev_events_dropped_total", {}, static_cast<double>(hub.dropped_total()));
+  });
+}
+
+}  // namespace maglev

@@ -1,0 +1,37 @@
+// The API's Dataplane interface implemented over the reconciler (VPP
+// thread) and the dataplane controller (core loop). Methods are called on
+// the core loop; callbacks run on the reconciler's thread.
+#pragma once
+
+#include "api/dataplane.h"
+#include "api/watch_hub.h"
+#include "metrics/metrics.h"
+#include "vpp/controller.h"
+#include "vpp/reconciler.h"
+
+namespace maglev {
+
+class VppDataplane : public Dataplane {
+ public:
+  VppDataplane(Reconciler& reconciler, DataplaneController& controller)
+      : reconciler_(reconciler), controller_(controller) {}
+
+  void GetInfo(std::function<void(absl::StatusOr<VppInfoData>)> done) override;
+  void GetLbState(std::function<void(absl::StatusOr<VppLbStateData>)> done) override;
+  void Sync(std::optional<std::string> frontend, std::function<void(absl::Status)> done) override;
+
+ private:
+  Reconciler& reconciler_;
+  DataplaneController& controller_;
+};
+
+// "lb 1.2.0 (weights)", "legacy (membership fallback)", ...
+std::string DescribeLbApiLevel(LbApiLevel level);
+
+// Prometheus collectors for the VPP connection, API calls and syncs.
+void AddVppCollectors(MetricsRegistry& registry, const Reconciler& reconciler);
+
+// Prometheus collectors for the WatchEvents hub (subscribers, drops).
+void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub);
+
+}  // namespace maglev
