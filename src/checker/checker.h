@@ -70,6 +70,9 @@ struct CheckerEvent {
 struct CheckerOptions {
   uint64_t seed = std::random_device{}();
   double jitter = 0.10;  // ±10% of each wait
+  // Probe start times are rounded up to a multiple of this, so that due
+  // probes are started in batches (fewer loop wakeups). 0 disables.
+  Duration timer_slack = std::chrono::milliseconds(2);
 };
 
 class Checker {
@@ -125,6 +128,7 @@ class Checker {
   std::shared_ptr<Session> MakeSession(const Backend& b, const HealthCheck* hc);
   void Activate(Session& s, Duration first_delay);
   void ScheduleNext(Session& s);
+  void ArmProbeTimer(Session& s, Duration delay);
   void StartProbe(Session& s);
   void OnProbeResult(Session& s, uint64_t generation, ProbeResult r);
   void Publish(Session& s, const Transition& t);

@@ -41,6 +41,7 @@ Transition HealthStateMachine::Move(BackendState to, int64_t now_ns, std::string
   Transition t{state_, to, now_ns, std::string(code), std::string(detail)};
   state_ = to;
   if (history_.size() >= history_size_) history_.resize(history_size_ - 1);
+  if (history_.capacity() < history_size_) history_.reserve(history_size_);  // no doubling slack
   history_.insert(history_.begin(), t);
   return t;
 }
