@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -169,6 +170,54 @@ class HttpProbes(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertTrue(self.daemon.records("maglevd-stopped"))
         self.daemon = None
+
+
+class OperatorActions(unittest.TestCase):
+    """Pause/resume/disable/enable through the real maglevc against the real
+    maglevd, observed at the backend itself (its request count)."""
+
+    def maglevc(self, *args, check=True):
+        r = subprocess.run([os.path.join(mt.BIN_DIR, "maglevc"), "--server",
+                            self.daemon.grpc_addr, *args], capture_output=True, text=True,
+                           timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_pause_stops_probes_and_resume_restarts_them(self):
+        port = mt.free_port("127.0.30.1")
+        srv = mt.HttpBackend("127.0.30.1", port)
+        self.daemon = mt.Maglevd(config({"b0": ("127.0.30.1", "hc")}, {"hc": http_check(port)}))
+        try:
+            mt.wait_port("127.0.0.1", self.daemon.grpc_port)
+            self.daemon.wait_state("b0", "up")
+            self.maglevc("set", "backend", "b0", "pause")
+            self.daemon.wait_state("b0", "paused")
+            time.sleep(0.5)  # a probe in flight at pause time may still land
+            before = srv.count()
+            time.sleep(1.5)  # ~7 intervals of 200 ms
+            self.assertEqual(srv.count(), before, "probes continued while paused")
+            self.maglevc("set", "backend", "b0", "resume")
+            mt.wait_for(lambda: srv.count() >= before + 3, what="probes after resume")
+            self.daemon.wait_state("b0", "up")
+            # Disabled: no probes either, and pause is refused.
+            self.maglevc("set", "backend", "b0", "disable")
+            time.sleep(0.5)
+            before = srv.count()
+            r = self.maglevc("set", "backend", "b0", "pause", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("disabled", r.stderr)
+            time.sleep(1.5)
+            self.assertEqual(srv.count(), before, "probes continued while disabled")
+            self.maglevc("set", "backend", "b0", "enable")
+            self.daemon.wait_state("b0", "up")
+            self.assertGreater(srv.count(), before)
+            tos = [r["to"] for r in self.daemon.transitions("b0")]
+            self.assertEqual(tos, ["unknown", "up", "paused", "unknown", "up", "disabled",
+                                   "unknown", "up"])
+        finally:
+            self.daemon.stop()
+            srv.stop()
 
 
 class TlsProbes(unittest.TestCase):
