@@ -16,7 +16,20 @@ void DataplaneController::Start() {
   std::weak_ptr<bool> alive = alive_;
   reconciler_.SetOnConnected([this, alive] {
     dispatcher_.Post([this, alive] {
-      if (alive.lock() && warmup_done_) SubmitFull(nullptr);
+      if (!alive.lock()) return;
+      if (warmup_done_) {
+        SubmitFull(nullptr);
+        return;
+      }
+      // During warmup: only what was already released.
+      for (const std::string& fe : released_) {
+        auto desired = Desired(fe);
+        if (!desired.ok()) continue;
+        SyncJob job;
+        job.kind = SyncJob::Kind::kFrontend;
+        job.vips = {std::move(*desired)};
+        reconciler_.Submit(std::move(job));
+      }
     });
   });
   const VppLbConfig& lb = checker_.config().vpp_lb;

@@ -171,7 +171,9 @@ void Reconciler::Drain() {
   for (SyncJob& job : others) {
     MonoTime started = std::chrono::steady_clock::now();
     if (!connected_) {
-      Finish(job, absl::UnavailableError("not connected to VPP"), started);
+      // An internal job (no one waiting) is simply dropped: every
+      // (re)connect is followed by a sync of everything released.
+      if (job.done) job.done(absl::UnavailableError("not connected to VPP"));
       continue;
     }
     absl::Status st = job.kind == SyncJob::Kind::kFull ? RunFull(job) : RunFrontend(job);

@@ -90,9 +90,9 @@ class Reconciler {
   void SetOnConnected(std::function<void()> cb);
 
   // Queues a job. kEvent jobs are coalesced per frontend (the newest desired
-  // state wins, flush requests accumulate). While disconnected, kEvent jobs
-  // are dropped (a full sync follows the reconnect) and other jobs fail with
-  // Unavailable.
+  // state wins, flush requests accumulate). While disconnected, jobs are
+  // dropped (the controller re-syncs after every connect); a job with a
+  // `done` callback gets Unavailable.
   void Submit(SyncJob job);
 
   void GetStatus(std::function<void(VppStatusInfo)> done);
