@@ -107,6 +107,7 @@ int RunDaemon(const DaemonOptions& opts) {
   ApiServerOptions api_opts;
   api_opts.address = opts.grpc_addr;
   api_opts.reflection = opts.reflection;
+  api_opts.service.config_path = opts.config_path;
   auto api = StartGrpcServer(api_opts, io, checker, dataplane.get());
   if (!api.ok()) {
     LogError("grpc-listen-failed",

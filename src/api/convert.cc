@@ -1,0 +1,137 @@
+#include "api/convert.h"
+
+#include <set>
+
+namespace maglev {
+
+void FillTransitionRecord(const Transition& t, TransitionRecord* out) {
+  out->set_from(BackendStateName(t.from));
+  out->set_to(BackendStateName(t.to));
+  out->set_at_unix_ns(t.at_unix_ns);
+  out->set_code(t.code);
+  out->set_detail(t.detail);
+}
+
+void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, FrontendInfo* out) {
+  out->set_name(fe.name);
+  out->set_address(fe.address.ToString());
+  out->set_protocol(ProtocolName(fe.protocol));
+  out->set_port(fe.port);
+  out->set_description(fe.description);
+  out->set_src_ip_sticky(fe.src_ip_sticky);
+  out->set_flush_on_down(fe.flush_on_down);
+  out->set_state(FrontendStateName(eff.state));
+  if (eff.active_pool >= 0 && static_cast<size_t>(eff.active_pool) < fe.pools.size()) {
+    out->set_active_pool(fe.pools[eff.active_pool].name);
+  }
+  for (const EffectivePool& p : eff.pools) {
+    PoolInfo* pi = out->add_pools();
+    pi->set_name(p.name);
+    for (const EffectiveBackend& b : p.backends) {
+      PoolBackendInfo* bi = pi->add_backends();
+      bi->set_name(b.backend);
+      bi->set_weight(b.configured_weight);
+      bi->set_effective_weight(b.effective_weight);
+      bi->set_state(BackendStateName(b.state));
+      bi->set_enabled(b.state != BackendState::kDisabled);
+    }
+  }
+}
+
+void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>& frontends,
+                     BackendInfo* out) {
+  out->set_name(snap.name);
+  out->set_address(snap.config.address.ToString());
+  out->set_state(BackendStateName(snap.state));
+  for (const Transition& t : snap.transitions) FillTransitionRecord(t, out->add_transitions());
+  out->set_enabled(snap.enabled);
+  out->set_healthcheck(snap.config.healthcheck);
+  out->set_counter(snap.counter);
+  // A backend without health check runs a 1/1 state machine.
+  out->set_rise(snap.healthcheck ? snap.healthcheck->rise : 1);
+  out->set_fall(snap.healthcheck ? snap.healthcheck->fall : 1);
+  if (snap.last_result) {
+    out->set_last_code(snap.last_result->code);
+    out->set_last_detail(snap.last_result->detail);
+  }
+  for (const std::string& f : frontends) out->add_frontends(f);
+}
+
+void FillHealthCheckInfo(const HealthCheck& hc, HealthCheckInfo* out) {
+  out->set_name(hc.name);
+  out->set_type(CheckTypeName(hc.type));
+  out->set_port(hc.port);
+  if (hc.probe_ipv4_src) out->set_probe_ipv4_src(hc.probe_ipv4_src->ToString());
+  if (hc.probe_ipv6_src) out->set_probe_ipv6_src(hc.probe_ipv6_src->ToString());
+  out->set_interval_ns(hc.interval.count());
+  out->set_fast_interval_ns(hc.fast_interval.count());
+  out->set_down_interval_ns(hc.down_interval.count());
+  out->set_timeout_ns(hc.timeout.count());
+  out->set_rise(hc.rise);
+  out->set_fall(hc.fall);
+  if (hc.type == CheckType::kHttp || hc.type == CheckType::kHttps) {
+    HTTPCheckParams* h = out->mutable_http();
+    h->set_path(hc.http.path);
+    h->set_host(hc.http.host);
+    h->set_response_code_min(hc.http.response_code_min);
+    h->set_response_code_max(hc.http.response_code_max);
+    h->set_response_regexp(hc.http.response_regexp);
+    h->set_server_name(hc.http.server_name);
+    h->set_insecure_skip_verify(hc.http.insecure_skip_verify);
+  }
+  if (hc.type == CheckType::kTcp) {
+    TCPCheckParams* t = out->mutable_tcp();
+    t->set_ssl(hc.tcp.ssl);
+    t->set_server_name(hc.tcp.server_name);
+    t->set_insecure_skip_verify(hc.tcp.insecure_skip_verify);
+  }
+}
+
+void FillVppInfo(const VppInfoData& in, VPPInfo* out) {
+  out->set_version(in.version);
+  out->set_build_date(in.build_date);
+  out->set_build_directory(in.build_directory);
+  out->set_pid(in.pid);
+  out->set_boottime_ns(in.boottime_ns);
+  out->set_connecttime_ns(in.connecttime_ns);
+  out->set_lb_api(in.lb_api);
+  out->set_connected(in.connected);
+}
+
+void FillVppLbState(const VppLbStateData& in, VPPLBState* out) {
+  VPPLBConf* c = out->mutable_conf();
+  c->set_ip4_src_address(in.ip4_src);
+  c->set_ip6_src_address(in.ip6_src);
+  c->set_sticky_buckets_per_core(in.sticky_buckets_per_core);
+  c->set_flow_timeout(in.flow_timeout);
+  for (const VppVipData& v : in.vips) {
+    VPPLBVIP* pv = out->add_vips();
+    pv->set_prefix(v.prefix);
+    pv->set_protocol(v.protocol);
+    pv->set_port(v.port);
+    pv->set_encap(v.encap);
+    pv->set_flow_table_length(v.flow_table_length);
+    for (const VppAsData& as : v.ases) {
+      VPPLBAS* pa = pv->add_application_servers();
+      pa->set_address(as.address.ToString());
+      pa->set_weight(as.weight);
+      pa->set_flags(as.flags);
+      pa->set_num_buckets(as.num_buckets);
+      pa->set_in_use_since_ns(as.in_use_since_ns);
+    }
+  }
+}
+
+std::vector<std::string> FrontendsReferencing(const Config& cfg, const std::string& backend) {
+  std::vector<std::string> out;  // cfg.frontends is a sorted map: output stays sorted
+  for (const auto& [name, fe] : cfg.frontends) {
+    bool found = false;
+    for (const Pool& p : fe.pools) {
+      for (const PoolBackend& pb : p.backends) found = found || pb.backend == backend;
+    }
+    if (found) out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace maglev

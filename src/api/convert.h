@@ -1,0 +1,36 @@
+// Conversion from the daemon's domain types (config, checker snapshots,
+// effective weights, dataplane data) to the API's protobuf messages. Pure
+// functions; callers run them on the core loop where the inputs live.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/dataplane.h"
+#include "checker/checker.h"
+#include "config/config.h"
+#include "health/state_machine.h"
+#include "lb/effective_weights.h"
+#include "proto/maglev.pb.h"
+
+namespace maglev {
+
+void FillTransitionRecord(const Transition& t, TransitionRecord* out);
+
+// Every pool backend gets its configured (runtime) and effective weight and
+// its state; `eff` must have been computed for `fe`.
+void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, FrontendInfo* out);
+
+// `frontends`: the frontends referencing the backend, sorted.
+void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>& frontends,
+                     BackendInfo* out);
+
+void FillHealthCheckInfo(const HealthCheck& hc, HealthCheckInfo* out);
+
+void FillVppInfo(const VppInfoData& in, VPPInfo* out);
+void FillVppLbState(const VppLbStateData& in, VPPLBState* out);
+
+// Frontends that reference `backend` in any pool, sorted.
+std::vector<std::string> FrontendsReferencing(const Config& cfg, const std::string& backend);
+
+}  // namespace maglev

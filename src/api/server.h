@@ -1,0 +1,84 @@
+// The gRPC server of maglevd: binds the API address, registers the Maglev
+// service (and, unless disabled, server reflection), feeds the watch hub
+// from the logger and the checker, and shuts down gracefully.
+//
+// Threading: StartGrpcServer and Shutdown are called from a thread other
+// than the core loop (Shutdown waits for calls that complete on the loop);
+// ShutdownAsync may be called from the loop. Shut the server down before
+// destroying the checker. gRPC runs its own threads; the service posts to
+// `loop`.
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "api/dataplane.h"
+#include "api/service.h"
+#include "api/watch_hub.h"
+#include "checker/checker.h"
+
+namespace maglev {
+
+struct ApiServerOptions {
+  std::string address = "127.0.0.1:9090";  // host:port; port 0 picks a free port
+  bool reflection = true;                  // grpc.reflection.v1alpha.ServerReflection
+  ServiceOptions service;
+  WatchHub::Options watch;
+};
+
+class ApiServer {
+ public:
+  ~ApiServer();  // Shutdown() if not done yet
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  int port() const { return port_; }  // the bound port
+  WatchHub& hub() { return *hub_; }
+  std::shared_ptr<WatchHub> hub_ptr() { return hub_; }
+
+  // Graceful: closes every WatchEvents stream, stops accepting calls, lets
+  // calls in flight finish for up to `grace` (they complete on the core
+  // loop, so keep it running meanwhile), then cancels what is left.
+  // Idempotent. Not on the core loop thread.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  // Shutdown() on a helper thread, then `done` on that thread: callable from
+  // the core loop (e.g. a signal handler there), which keeps serving the
+  // calls in flight meanwhile. A typical `done` posts the loop's stop:
+  //   api->ShutdownAsync([&io] { asio::post(io, [&io] { io.stop(); }); });
+  void ShutdownAsync(std::function<void()> done,
+                     std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
+                                                                    asio::io_context& loop,
+                                                                    Checker& checker,
+                                                                    Dataplane* dataplane);
+  ApiServer() = default;
+
+  asio::io_context* loop_ = nullptr;
+  Checker* checker_ = nullptr;
+  std::shared_ptr<WatchHub> hub_;
+  std::unique_ptr<MaglevService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<int> listener_id_;  // set on the loop once registered
+  int port_ = 0;
+  bool shut_down_ = false;
+  std::thread shutdown_thread_;
+};
+
+// Starts the server. The checker listener that feeds the hub is registered
+// by a task posted to `loop`. `dataplane` may be null. Errors: InvalidArgument
+// for an empty address, Unavailable when the address cannot be bound.
+absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
+                                                           asio::io_context& loop, Checker& checker,
+                                                           Dataplane* dataplane);
+
+}  // namespace maglev

@@ -1,0 +1,426 @@
+#include "api/service.h"
+
+#include <asio/post.hpp>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "api/convert.h"
+#include "api/status_map.h"
+#include "config/loader.h"
+
+namespace maglev {
+namespace {
+
+grpc::Status InvalidArgument(const std::string& msg) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
+}
+
+grpc::Status NotFound(const std::string& what, const std::string& name) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, what + " \"" + name + "\" not found");
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, grpc::Status status) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(std::move(status));
+  return r;
+}
+
+// The shared state of one WatchEvents stream. The hub and the reactor both
+// reach it; it outlives the reactor (hub callbacks hold weak references), so
+// a late delivery after OnDone finds `reactor` null instead of freed memory.
+// The mutex is recursive so that a reaction that gRPC might run inline from
+// StartWrite/Finish cannot deadlock on it.
+class WatchReactor;
+struct WatchStream {
+  std::recursive_mutex mu;
+  WatchReactor* reactor = nullptr;  // null once OnDone ran
+  EventPtr current;                 // the message being written; alive until OnWriteDone
+  bool writing = false;
+  bool finished = false;
+  std::optional<grpc::Status> finish_pending;  // Finish once the write in flight is done
+
+  void Write(EventPtr e, bool more);
+  void Close(grpc::Status status);
+};
+
+class WatchReactor final : public grpc::ServerWriteReactor<Event> {
+ public:
+  WatchReactor(std::shared_ptr<WatchHub> hub, const WatchFilter& filter)
+      : hub_(std::move(hub)), stream_(std::make_shared<WatchStream>()) {
+    stream_->reactor = this;
+    // Headers go out as soon as gRPC binds the reactor, which happens after
+    // this constructor (and so the subscription) has completed: a client
+    // that waits for them knows it sees every later event.
+    StartSendInitialMetadata();
+    std::weak_ptr<WatchStream> weak = stream_;
+    sub_ = hub_->Subscribe(
+        filter,
+        [weak](EventPtr e, bool more) {
+          if (auto s = weak.lock()) s->Write(std::move(e), more);
+        },
+        [weak] {
+          if (auto s = weak.lock()) s->Close(grpc::Status::OK);
+        });
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard<std::recursive_mutex> lock(stream_->mu);
+      stream_->writing = false;
+      stream_->current.reset();
+      if (stream_->finished) return;
+      if (stream_->finish_pending) {
+        stream_->finished = true;
+        Finish(*stream_->finish_pending);
+        return;
+      }
+      if (!ok) {  // the client went away
+        stream_->finished = true;
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
+        return;
+      }
+    }
+    sub_->Consumed();
+  }
+
+  void OnCancel() override { stream_->Close(grpc::Status::CANCELLED); }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::recursive_mutex> lock(stream_->mu);
+      stream_->reactor = nullptr;
+    }
+    hub_->Unsubscribe(sub_);
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<WatchHub> hub_;
+  std::shared_ptr<WatchStream> stream_;
+  std::shared_ptr<WatchSubscription> sub_;
+};
+
+void WatchStream::Write(EventPtr e, bool more) {
+  std::lock_guard<std::recursive_mutex> lock(mu);
+  if (!reactor || finished || finish_pending) return;
+  current = std::move(e);
+  writing = true;
+  grpc::WriteOptions options;
+  // With more events queued, let gRPC coalesce this one with the next
+  // instead of flushing a frame per event; the last of a burst flushes.
+  if (more) options.set_buffer_hint();
+  reactor->StartWrite(current.get(), options);
+}
+
+void WatchStream::Close(grpc::Status status) {
+  std::lock_guard<std::recursive_mutex> lock(mu);
+  if (!reactor || finished) return;
+  if (writing) {
+    if (!finish_pending) finish_pending = std::move(status);
+    return;
+  }
+  finished = true;
+  reactor->Finish(std::move(status));
+}
+
+}  // namespace
+
+// A unary call whose answer is produced on the core loop (or by the
+// dataplane). Whoever claims `finished` first finishes the reactor: the
+// work on the loop, or OnCancel (client gone, server shutting down). The
+// loop-side closure holds the shared state, not the reactor, so it can tell
+// that the call is already over without touching freed memory.
+class MaglevService::UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  struct State {
+    std::atomic<bool> finished{false};
+    bool Claim() { return !finished.exchange(true); }
+  };
+
+  UnaryCall() : state_(std::make_shared<State>()) {}
+  const std::shared_ptr<State>& state() const { return state_; }
+
+  void OnCancel() override {
+    if (state_->Claim()) Finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+MaglevService::MaglevService(asio::io_context& loop, Checker& checker,
+                             std::shared_ptr<WatchHub> hub, Dataplane* dataplane,
+                             ServiceOptions options)
+    : loop_(loop),
+      checker_(checker),
+      hub_(std::move(hub)),
+      dataplane_(dataplane),
+      options_(std::move(options)) {
+  if (options_.start_time_unix_ns == 0) options_.start_time_unix_ns = UnixNowNs();
+}
+
+MaglevService::~MaglevService() = default;
+
+grpc::ServerUnaryReactor* MaglevService::OnLoop(std::function<grpc::Status()> work) {
+  auto* call = new UnaryCall();
+  asio::post(loop_, [call, state = call->state(), work = std::move(work)] {
+    if (!state->Claim()) return;  // cancelled before the loop got here
+    call->Finish(work());
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* MaglevService::ListFrontends(grpc::CallbackServerContext*,
+                                                       const ListFrontendsRequest*,
+                                                       ListFrontendsResponse* resp) {
+  return OnLoop([this, resp] {
+    for (const auto& [name, _] : checker_.config().frontends) resp->add_frontend_names(name);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetFrontend(grpc::CallbackServerContext* ctx,
+                                                     const GetFrontendRequest* req,
+                                                     FrontendInfo* resp) {
+  if (req->name().empty()) return FinishNow(ctx, InvalidArgument("frontend name is empty"));
+  return OnLoop([this, req, resp] {
+    const auto& fes = checker_.config().frontends;
+    auto it = fes.find(req->name());
+    if (it == fes.end()) return NotFound("frontend", req->name());
+    auto eff = checker_.Effective(req->name());
+    if (!eff.ok()) return ToGrpcStatus(eff.status());
+    FillFrontendInfo(it->second, *eff, resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::ListBackends(grpc::CallbackServerContext*,
+                                                      const ListBackendsRequest*,
+                                                      ListBackendsResponse* resp) {
+  return OnLoop([this, resp] {
+    for (const std::string& name : checker_.BackendNames()) resp->add_backend_names(name);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetBackend(grpc::CallbackServerContext* ctx,
+                                                    const GetBackendRequest* req,
+                                                    BackendInfo* resp) {
+  if (req->name().empty()) return FinishNow(ctx, InvalidArgument("backend name is empty"));
+  return OnLoop([this, req, resp] {
+    std::optional<BackendSnapshot> snap = checker_.GetBackend(req->name());
+    if (!snap) return NotFound("backend", req->name());
+    FillBackendInfo(*snap, FrontendsReferencing(checker_.config(), req->name()), resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::BackendOp(grpc::CallbackServerContext* ctx,
+                                                   const BackendRequest* req, BackendInfo* resp,
+                                                   BackendAction action) {
+  if (req->name().empty()) return FinishNow(ctx, InvalidArgument("backend name is empty"));
+  return OnLoop([this, req, resp, action] {
+    const std::string& name = req->name();
+    absl::StatusOr<BackendSnapshot> snap =
+        action == BackendAction::kPause    ? checker_.Pause(name)
+        : action == BackendAction::kResume ? checker_.Resume(name)
+        : action == BackendAction::kEnable ? checker_.Enable(name)
+                                           : checker_.Disable(name);
+    if (!snap.ok()) return ToGrpcStatus(snap.status());
+    FillBackendInfo(*snap, FrontendsReferencing(checker_.config(), name), resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::PauseBackend(grpc::CallbackServerContext* ctx,
+                                                      const BackendRequest* req,
+                                                      BackendInfo* resp) {
+  return BackendOp(ctx, req, resp, BackendAction::kPause);
+}
+
+grpc::ServerUnaryReactor* MaglevService::ResumeBackend(grpc::CallbackServerContext* ctx,
+                                                       const BackendRequest* req,
+                                                       BackendInfo* resp) {
+  return BackendOp(ctx, req, resp, BackendAction::kResume);
+}
+
+grpc::ServerUnaryReactor* MaglevService::EnableBackend(grpc::CallbackServerContext* ctx,
+                                                       const BackendRequest* req,
+                                                       BackendInfo* resp) {
+  return BackendOp(ctx, req, resp, BackendAction::kEnable);
+}
+
+grpc::ServerUnaryReactor* MaglevService::DisableBackend(grpc::CallbackServerContext* ctx,
+                                                        const BackendRequest* req,
+                                                        BackendInfo* resp) {
+  return BackendOp(ctx, req, resp, BackendAction::kDisable);
+}
+
+grpc::ServerUnaryReactor* MaglevService::ListHealthChecks(grpc::CallbackServerContext*,
+                                                          const ListHealthChecksRequest*,
+                                                          ListHealthChecksResponse* resp) {
+  return OnLoop([this, resp] {
+    for (const auto& [name, _] : checker_.config().healthchecks) resp->add_names(name);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetHealthCheck(grpc::CallbackServerContext* ctx,
+                                                        const GetHealthCheckRequest* req,
+                                                        HealthCheckInfo* resp) {
+  if (req->name().empty()) return FinishNow(ctx, InvalidArgument("health check name is empty"));
+  return OnLoop([this, req, resp] {
+    const auto& hcs = checker_.config().healthchecks;
+    auto it = hcs.find(req->name());
+    if (it == hcs.end()) return NotFound("health check", req->name());
+    FillHealthCheckInfo(it->second, resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::SetFrontendPoolBackendWeight(
+    grpc::CallbackServerContext* ctx, const SetWeightRequest* req, FrontendInfo* resp) {
+  if (req->frontend().empty()) return FinishNow(ctx, InvalidArgument("frontend name is empty"));
+  if (req->pool().empty()) return FinishNow(ctx, InvalidArgument("pool name is empty"));
+  if (req->backend().empty()) return FinishNow(ctx, InvalidArgument("backend name is empty"));
+  if (req->weight() < 0 || req->weight() > 100) {
+    return FinishNow(
+        ctx, InvalidArgument("weight " + std::to_string(req->weight()) + " out of range 0..100"));
+  }
+  return OnLoop([this, req, resp] {
+    // SetWeight also emits the weight-change event that makes the
+    // reconciler sync this frontend.
+    absl::Status st =
+        checker_.SetWeight(req->frontend(), req->pool(), req->backend(), req->weight());
+    if (!st.ok()) return ToGrpcStatus(st);
+    const auto& fes = checker_.config().frontends;
+    auto it = fes.find(req->frontend());
+    auto eff = checker_.Effective(req->frontend());
+    if (it == fes.end() || !eff.ok()) return NotFound("frontend", req->frontend());
+    FillFrontendInfo(it->second, *eff, resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerWriteReactor<Event>* MaglevService::WatchEvents(grpc::CallbackServerContext*,
+                                                            const WatchRequest* req) {
+  absl::StatusOr<WatchFilter> filter = WatchFilterFromRequest(*req);
+  if (!filter.ok()) {
+    class Failed final : public grpc::ServerWriteReactor<Event> {
+     public:
+      explicit Failed(grpc::Status s) { Finish(std::move(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(filter.status()));
+  }
+  return new WatchReactor(hub_, *filter);
+}
+
+grpc::ServerUnaryReactor* MaglevService::CheckConfig(grpc::CallbackServerContext* ctx,
+                                                     const CheckConfigRequest*,
+                                                     CheckConfigResponse* resp) {
+  if (options_.config_path.empty()) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                       "no configuration file configured"));
+  }
+  // Reading and validating touches no core state, so it runs right here
+  // instead of occupying the core loop.
+  ConfigResult r = LoadConfigFile(options_.config_path);
+  resp->set_ok(r.ok());
+  if (r.kind == ConfigErrorKind::kParse) resp->set_parse_error(r.error);
+  if (r.kind == ConfigErrorKind::kSemantic) resp->set_semantic_error(r.error);
+  return FinishNow(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MaglevService::ReloadConfig(grpc::CallbackServerContext* ctx,
+                                                      const ReloadConfigRequest*,
+                                                      ReloadConfigResponse* resp) {
+  if (options_.config_path.empty()) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                       "no configuration file configured"));
+  }
+  return OnLoop([this, resp] {
+    ConfigResult r = checker_.ReloadFromFile(options_.config_path);
+    resp->set_ok(r.ok());
+    if (r.kind == ConfigErrorKind::kParse) resp->set_parse_error(r.error);
+    if (r.kind == ConfigErrorKind::kSemantic) resp->set_semantic_error(r.error);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetVPPInfo(grpc::CallbackServerContext* ctx,
+                                                    const GetVPPInfoRequest*, VPPInfo* resp) {
+  if (!dataplane_) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dataplane disabled"));
+  }
+  auto* call = new UnaryCall();
+  asio::post(loop_, [this, call, state = call->state(), resp] {
+    if (state->finished) return;
+    dataplane_->GetInfo([call, state, resp](absl::StatusOr<VppInfoData> r) {
+      if (!state->Claim()) return;
+      if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
+      if (!r->connected) {
+        return call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not connected to VPP"));
+      }
+      FillVppInfo(*r, resp);
+      call->Finish(grpc::Status::OK);
+    });
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetVPPLBState(grpc::CallbackServerContext* ctx,
+                                                       const GetVPPLBStateRequest*,
+                                                       VPPLBState* resp) {
+  if (!dataplane_) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dataplane disabled"));
+  }
+  auto* call = new UnaryCall();
+  asio::post(loop_, [this, call, state = call->state(), resp] {
+    if (state->finished) return;
+    dataplane_->GetLbState([call, state, resp](absl::StatusOr<VppLbStateData> r) {
+      if (!state->Claim()) return;
+      if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
+      FillVppLbState(*r, resp);
+      call->Finish(grpc::Status::OK);
+    });
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* MaglevService::SyncVPPLBState(grpc::CallbackServerContext* ctx,
+                                                        const SyncVPPLBStateRequest* req,
+                                                        SyncVPPLBStateResponse*) {
+  if (req->has_frontend_name() && req->frontend_name().empty()) {
+    return FinishNow(ctx, InvalidArgument("frontend name is empty"));
+  }
+  if (!dataplane_) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dataplane disabled"));
+  }
+  std::optional<std::string> frontend;
+  if (req->has_frontend_name()) frontend = req->frontend_name();
+  auto* call = new UnaryCall();
+  asio::post(loop_, [this, call, state = call->state(), frontend] {
+    if (state->finished) return;
+    if (frontend && !checker_.config().frontends.count(*frontend)) {
+      if (state->Claim()) call->Finish(NotFound("frontend", *frontend));
+      return;
+    }
+    dataplane_->Sync(frontend, [call, state](absl::Status st) {
+      if (state->Claim()) call->Finish(ToGrpcStatus(st));
+    });
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetVersion(grpc::CallbackServerContext* ctx,
+                                                    const GetVersionRequest*, VersionInfo* resp) {
+  resp->set_version(options_.version);
+  resp->set_start_time_unix_ns(options_.start_time_unix_ns);
+  resp->set_config_path(options_.config_path);
+  return FinishNow(ctx, grpc::Status::OK);
+}
+
+}  // namespace maglev

@@ -1,0 +1,312 @@
+#include "api/watch_hub.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace maglev {
+
+absl::StatusOr<WatchFilter> WatchFilterFromRequest(const WatchRequest& request) {
+  WatchFilter f;
+  f.log = !request.has_log() || request.log();
+  f.backend = !request.has_backend() || request.backend();
+  f.frontend = !request.has_frontend() || request.frontend();
+  if (!request.log_level().empty() && !ParseLogLevel(request.log_level(), &f.log_level)) {
+    return absl::InvalidArgumentError("unknown log level \"" + request.log_level() +
+                                      "\" (want debug, info, warn or error)");
+  }
+  return f;
+}
+
+// ---- WatchSubscription -------------------------------------------------------
+
+WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
+                                     Deliver deliver)
+    : id_(id), filter_(filter), capacity_(capacity), deliver_(std::move(deliver)) {}
+
+void WatchSubscription::Offer(const EventPtr& e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    if (outstanding_) {
+      if (queue_.size() < capacity_) {
+        queue_.push_back(e);
+      } else {
+        ++dropped_;
+      }
+      return;
+    }
+    outstanding_ = true;
+  }
+  // Outside the lock: the consumer may complete (and call Consumed) on
+  // another thread before deliver_ even returns.
+  deliver_(e, false);
+}
+
+void WatchSubscription::Consumed() {
+  EventPtr next;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++delivered_;
+    if (closed_ || queue_.empty()) {
+      outstanding_ = false;
+      return;
+    }
+    next = std::move(queue_.front());
+    queue_.pop_front();
+    more = !queue_.empty();
+  }
+  deliver_(next, more);
+}
+
+bool WatchSubscription::Close() {
+  std::deque<EventPtr> drop;  // freed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return false;
+  closed_ = true;
+  drop.swap(queue_);
+  return true;
+}
+
+uint64_t WatchSubscription::delivered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return delivered_;
+}
+
+uint64_t WatchSubscription::dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
+}
+
+size_t WatchSubscription::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+bool WatchSubscription::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
+// ---- WatchHub ----------------------------------------------------------------
+
+WatchHub::WatchHub(Options options) : options_(options), subs_(std::make_shared<const SubList>()) {}
+
+WatchHub::~WatchHub() { DetachLogger(); }
+
+std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return subs_;
+}
+
+std::shared_ptr<WatchSubscription> WatchHub::Subscribe(const WatchFilter& filter,
+                                                       WatchSubscription::Deliver deliver,
+                                                       std::function<void()> on_close) {
+  std::shared_ptr<WatchSubscription> sub;
+  bool closed_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sub = std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
+                                              std::move(deliver));
+    if (closed_) {
+      closed_now = true;
+    } else {
+      auto next = std::make_shared<SubList>(*subs_);
+      next->push_back(sub);
+      subs_ = std::move(next);
+      if (on_close) on_close_.emplace_back(sub->id(), std::move(on_close));
+    }
+  }
+  if (closed_now) {
+    sub->Close();
+    if (on_close) on_close();
+    return sub;
+  }
+  UpdateLogSink();
+  return sub;
+}
+
+void WatchHub::Unsubscribe(const std::shared_ptr<WatchSubscription>& sub) {
+  if (!sub) return;
+  bool was_open = sub->Close();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find(subs_->begin(), subs_->end(), sub);
+    if (it != subs_->end()) {
+      auto next = std::make_shared<SubList>();
+      next->reserve(subs_->size() - 1);
+      for (const auto& s : *subs_) {
+        if (s != sub) next->push_back(s);
+      }
+      subs_ = std::move(next);
+    }
+    std::erase_if(on_close_, [&](const auto& p) { return p.first == sub->id(); });
+    // Closed under its own lock above, so its drop count is final now.
+    if (was_open) departed_dropped_ += sub->dropped();
+  }
+  UpdateLogSink();
+}
+
+void WatchHub::CloseAll() {
+  std::vector<std::pair<uint64_t, std::function<void()>>> callbacks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    for (const auto& s : *subs_) {
+      if (s->Close()) departed_dropped_ += s->dropped();
+    }
+    subs_ = std::make_shared<const SubList>();
+    callbacks.swap(on_close_);
+  }
+  for (auto& [_, cb] : callbacks) cb();
+  UpdateLogSink();
+}
+
+void WatchHub::AttachLogger() {
+  {
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    logger_attached_ = true;
+  }
+  UpdateLogSink();
+}
+
+void WatchHub::DetachLogger() {
+  {
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    logger_attached_ = false;
+  }
+  UpdateLogSink();
+}
+
+void WatchHub::UpdateLogSink() {
+  // sink_mu_ orders sink changes; it is never taken under the logger's lock
+  // (the sink itself does not touch it), so holding it across
+  // AddSink/RemoveSink cannot deadlock with a logging thread.
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  int want = -1;
+  if (logger_attached_) {
+    for (const auto& s : *Snapshot()) {
+      if (!s->filter().log) continue;
+      int level = static_cast<int>(s->filter().log_level);
+      want = want < 0 ? level : std::min(want, level);
+    }
+  }
+  if (want == sink_level_) return;
+  // The new sink goes in before the old one leaves, so no record is lost in
+  // between; OnLogRecord drops the duplicate that the overlap can produce.
+  int old_id = sink_id_;
+  bool had_sink = sink_level_ >= 0;
+  if (want >= 0) {
+    sink_id_ = Logger::Get().AddSink(static_cast<LogLevel>(want),
+                                     [this](const LogRecord& r) { OnLogRecord(r); });
+  }
+  if (had_sink) Logger::Get().RemoveSink(old_id);
+  sink_level_ = want;
+}
+
+void WatchHub::OnLogRecord(const LogRecord& r) {
+  {
+    std::lock_guard<std::mutex> lock(dedup_mu_);
+    if (last_record_ == &r && last_record_ns_ == r.at_unix_ns && last_record_msg_ == r.msg) {
+      return;
+    }
+    last_record_ = &r;
+    last_record_ns_ = r.at_unix_ns;
+    last_record_msg_ = r.msg;
+  }
+  PublishLog(r);
+}
+
+void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
+                       const std::function<EventPtr()>& make) {
+  std::shared_ptr<const SubList> subs = Snapshot();
+  EventPtr ev;
+  for (const auto& s : *subs) {
+    const WatchFilter& f = s->filter();
+    bool wants = (is_log && f.log && level >= f.log_level) || (is_backend && f.backend) ||
+                 (is_frontend && f.frontend);
+    if (!wants) continue;
+    if (!ev) ev = make();  // built once, only when someone wants it
+    s->Offer(ev);
+  }
+}
+
+void WatchHub::PublishLog(const LogRecord& record) {
+  Publish(record.level, true, false, false, [&record] {
+    auto e = std::make_shared<Event>();
+    LogEvent* le = e->mutable_log();
+    le->set_at_unix_ns(record.at_unix_ns);
+    le->set_level(LogLevelName(record.level));
+    le->set_msg(record.msg);
+    for (const LogField& f : record.attrs) {
+      LogAttr* a = le->add_attrs();
+      a->set_key(f.key);
+      a->set_value(f.value);
+    }
+    return e;
+  });
+}
+
+void WatchHub::PublishBackendTransition(const std::string& backend, const Transition& t) {
+  Publish(LogLevel::kInfo, false, true, false, [&] {
+    auto e = std::make_shared<Event>();
+    BackendEvent* be = e->mutable_backend();
+    be->set_backend_name(backend);
+    TransitionRecord* tr = be->mutable_transition();
+    tr->set_from(BackendStateName(t.from));
+    tr->set_to(BackendStateName(t.to));
+    tr->set_at_unix_ns(t.at_unix_ns);
+    tr->set_code(t.code);
+    tr->set_detail(t.detail);
+    return e;
+  });
+}
+
+void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState from,
+                                    FrontendState to, int64_t at_unix_ns) {
+  Publish(LogLevel::kInfo, false, false, true, [&] {
+    auto e = std::make_shared<Event>();
+    FrontendEvent* fe = e->mutable_frontend();
+    fe->set_frontend_name(frontend);
+    fe->set_from(FrontendStateName(from));
+    fe->set_to(FrontendStateName(to));
+    fe->set_at_unix_ns(at_unix_ns);
+    return e;
+  });
+}
+
+void WatchHub::OnCheckerEvent(const CheckerEvent& e) {
+  switch (e.kind) {
+    case CheckerEvent::Kind::kBackendTransition:
+      PublishBackendTransition(e.backend, e.transition);
+      break;
+    case CheckerEvent::Kind::kFrontendState:
+      for (const std::string& fe : e.frontends) {
+        PublishFrontendState(fe, e.frontend_from, e.frontend_to, UnixNowNs());
+      }
+      break;
+    default:
+      break;  // weight changes and reloads reach watchers as log records
+  }
+}
+
+uint64_t WatchHub::dropped_total() const {
+  // List and departed count change together under mu_, so nobody is counted
+  // twice or not at all.
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t total = departed_dropped_;
+  for (const auto& s : *subs_) total += s->dropped();
+  return total;
+}
+
+std::vector<WatchHub::SubscriberStats> WatchHub::Stats() const {
+  std::vector<SubscriberStats> out;
+  for (const auto& s : *Snapshot()) {
+    out.push_back({s->id(), s->delivered(), s->dropped(), s->queued()});
+  }
+  return out;
+}
+
+size_t WatchHub::subscriber_count() const { return Snapshot()->size(); }
+
+}  // namespace maglev

@@ -1,0 +1,170 @@
+// The WatchEvents hub: fans log records, backend transitions and frontend
+// state changes out to stream subscribers, each with its own filter and a
+// bounded queue. A subscriber that cannot keep up loses events (counted),
+// never the daemon's time or memory, and never another subscriber's events.
+//
+// Threading: everything here is thread-safe. Log records arrive on whatever
+// thread logs (under the logger's lock), checker events on the core loop,
+// subscribe/consume calls on gRPC threads. Locks are held only to move a
+// pointer in or out of a queue; the consumer's `deliver` callback always
+// runs outside the hub's locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "checker/checker.h"
+#include "common/log.h"
+#include "health/state_machine.h"
+#include "lb/effective_weights.h"
+#include "proto/maglev.pb.h"
+
+namespace maglev {
+
+// What one subscriber wants. The default (an empty WatchRequest) is
+// everything, with log records at info and above.
+struct WatchFilter {
+  bool log = true;
+  LogLevel log_level = LogLevel::kInfo;
+  bool backend = true;
+  bool frontend = true;
+};
+
+// InvalidArgument for an unknown log_level.
+absl::StatusOr<WatchFilter> WatchFilterFromRequest(const WatchRequest& request);
+
+// Events are immutable once published and shared by every subscriber that
+// receives them (no per-subscriber copy).
+using EventPtr = std::shared_ptr<const Event>;
+
+// One subscriber: its filter, its bounded queue and its counters.
+class WatchSubscription {
+ public:
+  // Hands one event to the consumer. Must not block. At most one event is
+  // outstanding: the next one is handed over only after Consumed(). `more`
+  // tells that further events are already queued (a writer may batch).
+  using Deliver = std::function<void(EventPtr, bool more)>;
+
+  WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity, Deliver deliver);
+  WatchSubscription(const WatchSubscription&) = delete;
+  WatchSubscription& operator=(const WatchSubscription&) = delete;
+
+  // The consumer is done with the event last handed over (e.g. its write
+  // completed). Hands over the next queued event, if any, through `deliver`
+  // on the calling thread.
+  void Consumed();
+
+  uint64_t id() const { return id_; }
+  const WatchFilter& filter() const { return filter_; }
+  uint64_t delivered() const;  // events handed over and consumed
+  uint64_t dropped() const;    // events lost because the queue was full
+  size_t queued() const;       // waiting behind the outstanding one
+  bool closed() const;
+
+ private:
+  friend class WatchHub;
+  // Queues or hands over one event; drops (and counts) it when full.
+  void Offer(const EventPtr& e);
+  // No more events; frees the queue. Returns false if it was already closed.
+  bool Close();
+
+  const uint64_t id_;
+  const WatchFilter filter_;
+  const size_t capacity_;
+  const Deliver deliver_;
+  mutable std::mutex mu_;
+  std::deque<EventPtr> queue_;
+  bool outstanding_ = false;
+  bool closed_ = false;
+  uint64_t delivered_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+class WatchHub {
+ public:
+  struct Options {
+    size_t queue_capacity = 1024;  // events per subscriber, beyond the outstanding one
+  };
+  struct SubscriberStats {
+    uint64_t id = 0;
+    uint64_t delivered = 0;
+    uint64_t dropped = 0;
+    size_t queued = 0;
+  };
+
+  WatchHub() : WatchHub(Options{}) {}
+  explicit WatchHub(Options options);
+  ~WatchHub();  // detaches from the logger
+  WatchHub(const WatchHub&) = delete;
+  WatchHub& operator=(const WatchHub&) = delete;
+
+  // Adds a subscriber. `on_close` (optional) runs once if the hub closes the
+  // subscription (CloseAll); it may race with Unsubscribe, so it must stay
+  // safe to call after the consumer went away (e.g. capture a weak_ptr).
+  std::shared_ptr<WatchSubscription> Subscribe(const WatchFilter& filter,
+                                               WatchSubscription::Deliver deliver,
+                                               std::function<void()> on_close = nullptr);
+  // Removes a subscriber (idempotent); its queued events are freed.
+  void Unsubscribe(const std::shared_ptr<WatchSubscription>& sub);
+  // Closes every subscription (shutdown): each one's on_close runs.
+  // Subscriptions made afterwards are closed at once.
+  void CloseAll();
+
+  // Log source: while attached, a Logger sink at the lowest level any
+  // log-subscriber wants feeds PublishLog (no sink when nobody wants logs,
+  // so the daemon formats nothing extra).
+  void AttachLogger();
+  void DetachLogger();
+
+  // Publishing; any thread.
+  void PublishLog(const LogRecord& record);
+  void PublishBackendTransition(const std::string& backend, const Transition& t);
+  void PublishFrontendState(const std::string& frontend, FrontendState from, FrontendState to,
+                            int64_t at_unix_ns);
+  // A checker listener: backend transitions and frontend state changes.
+  void OnCheckerEvent(const CheckerEvent& e);
+
+  // Counters (metrics): drops over the hub's lifetime, including
+  // subscribers that are gone, and per current subscriber.
+  uint64_t dropped_total() const;
+  std::vector<SubscriberStats> Stats() const;
+  size_t subscriber_count() const;
+
+ private:
+  using SubList = std::vector<std::shared_ptr<WatchSubscription>>;
+  std::shared_ptr<const SubList> Snapshot() const;
+  void Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
+               const std::function<EventPtr()>& make);
+  void UpdateLogSink();
+  void OnLogRecord(const LogRecord& r);
+
+  const Options options_;
+  mutable std::mutex mu_;  // guards subs_ (copy-on-write), on_close_, closed_, counters
+  std::shared_ptr<const SubList> subs_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> on_close_;
+  bool closed_ = false;
+  uint64_t next_id_ = 1;
+  uint64_t departed_dropped_ = 0;
+
+  // Logger sink management; never taken under the logger's lock.
+  std::mutex sink_mu_;
+  bool logger_attached_ = false;
+  int sink_id_ = 0;
+  int sink_level_ = -1;  // -1: no sink
+  // Drops the second copy of a record while two sinks overlap during a level
+  // change (both are called for one record, back to back, under the
+  // logger's lock).
+  std::mutex dedup_mu_;
+  const LogRecord* last_record_ = nullptr;
+  int64_t last_record_ns_ = 0;
+  std::string last_record_msg_;
+};
+
+}  // namespace maglev
