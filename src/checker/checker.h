@@ -72,7 +72,7 @@ struct CheckerOptions {
   double jitter = 0.10;  // ±10% of each wait
   // Probe start times are rounded up to a multiple of this, so that due
   // probes are started in batches (fewer loop wakeups). 0 disables.
-  Duration timer_slack = std::chrono::milliseconds(2);
+  Duration timer_slack = std::chrono::milliseconds(10);
 };
 
 class Checker {

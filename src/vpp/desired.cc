@@ -37,6 +37,7 @@ DesiredVip BuildDesiredVip(const Config& cfg, const Frontend& fe, const Frontend
 bool NeedsRecreate(const DesiredVip& want, const ActualVip& have) {
   if (have.info.encap != want.spec.encap) return true;
   if (!have.info.FlowTableLengthMatches(want.spec.new_flows_table_length)) return true;
+  if (have.table_length && *have.table_length != want.spec.new_flows_table_length) return true;
   if (have.src_ip_sticky && *have.src_ip_sticky != want.spec.src_ip_sticky) return true;
   return false;
 }
@@ -122,6 +123,7 @@ void ApplyToCache(const LbCall& call, std::map<VipKey, ActualVip>* cache) {
     a.info.encap = c->spec.encap;
     a.info.flow_table_length_low16 = static_cast<uint16_t>(c->spec.new_flows_table_length);
     a.src_ip_sticky = c->spec.src_ip_sticky;
+    a.table_length = c->spec.new_flows_table_length;
     (*cache)[a.info.key] = std::move(a);
   } else if (auto* c = std::get_if<LbDelVip>(&call)) {
     cache->erase(c->key.Normalized());

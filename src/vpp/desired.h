@@ -40,6 +40,9 @@ struct ActualVip {
   // src_ip_sticky is not reported by VPP's dumps: known only when this
   // process created the VIP.
   std::optional<bool> src_ip_sticky;
+  // The dump truncates the table length to 16 bits (65536 reads as 0): the
+  // full value is known only when this process created the VIP.
+  std::optional<uint32_t> table_length;
 };
 
 // The VIP key of a frontend (single address, protocol number, port).

@@ -11,6 +11,16 @@ namespace {
 
 constexpr size_t kLatencyRing = 65536;
 
+// What VPP's dumps cannot tell (src_ip_sticky, the table length beyond 16
+// bits) survives a re-dump when the VIP is still the one we knew.
+void CarryOver(const ActualVip& old, ActualVip* fresh) {
+  if (old.info.encap != fresh->info.encap ||
+      old.info.flow_table_length_low16 != fresh->info.flow_table_length_low16)
+    return;
+  fresh->src_ip_sticky = old.src_ip_sticky;
+  fresh->table_length = old.table_length;
+}
+
 int KindIndex(SyncJob::Kind k) { return static_cast<int>(k); }
 const char* KindName(SyncJob::Kind k) {
   switch (k) {
@@ -271,15 +281,11 @@ absl::Status Reconciler::RefreshVip(const VipKey& key) {
   auto grouped = GroupDumps(mine, ases);
   std::lock_guard<std::mutex> lock(mu_);
   auto old = cache_.find(key);
-  std::optional<bool> sticky;
-  if (old != cache_.end()) sticky = old->second.src_ip_sticky;
+  auto it = grouped.find(key);
+  if (it != grouped.end() && old != cache_.end()) CarryOver(old->second, &it->second);
   cache_.erase(key);
   dirty_.erase(key);
-  auto it = grouped.find(key);
-  if (it != grouped.end()) {
-    it->second.src_ip_sticky = sticky;
-    cache_[key] = std::move(it->second);
-  }
+  if (it != grouped.end()) cache_[key] = std::move(it->second);
   return absl::OkStatus();
 }
 
@@ -382,7 +388,7 @@ absl::Status Reconciler::RunFull(const SyncJob& job) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [key, a] : actual) {
       auto old = cache_.find(key);
-      if (old != cache_.end()) a.src_ip_sticky = old->second.src_ip_sticky;
+      if (old != cache_.end()) CarryOver(old->second, &a);
     }
     cache_ = actual;
     dirty_.clear();

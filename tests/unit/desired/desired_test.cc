@@ -240,6 +240,18 @@ TEST_F(DesiredTest, RecreateWhenEncapTableLengthOrStickyChange) {
   EXPECT_NE(std::get<LbAddVip>(calls[2]).spec.new_flows_table_length, 0u);
 }
 
+TEST_F(DesiredTest, TableLengthBeyond16BitsComparedWhenKnown) {
+  DesiredVip v = Want("web", {{"a1", S::kUp}});
+  v.spec.new_flows_table_length = 131072;
+  ActualVip have = Have(v, {{"198.51.100.11", 100}});
+  have.info.flow_table_length_low16 = 0;  // 65536 and 131072 both read back as 0
+  EXPECT_FALSE(NeedsRecreate(v, have));   // unknown full length: no difference seen
+  have.table_length = 65536;              // we created it with 65536
+  EXPECT_TRUE(NeedsRecreate(v, have));
+  have.table_length = 131072;
+  EXPECT_FALSE(NeedsRecreate(v, have));
+}
+
 TEST_F(DesiredTest, MembershipFallbackWithoutWeights) {
   DesiredVip v =
       Want("web", {{"a1", S::kDown}, {"a2", S::kUp}, {"b1", S::kDisabled}, {"c1", S::kUp}});
