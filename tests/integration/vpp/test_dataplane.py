@@ -1118,8 +1118,11 @@ class EdgeCases(DataplaneCase):
 
         def new_size():
             out = vt.lbctl(sim.socket_path, "cli", "show lb vips verbose")["output"]
-            m = re.search(r"new_size:(\d+)", out)
-            return int(m.group(1)) if m else None
+            # A deleted VIP stays listed (" removed") until VPP's GC frees it.
+            sizes = [int(m.group(2)) for m in
+                     re.finditer(r"^ \S+ \[\d+\] \S+([^\n]*)\n\s+new_size:(\d+)", out, re.M)
+                     if "removed" not in m.group(1)]
+            return sizes[0] if len(sizes) == 1 else None
 
         self.assertEqual(new_size(), 65536)
         runs = vt.metric(d, "maglev_vpp_sync_runs_total", kind="full")
