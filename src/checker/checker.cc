@@ -207,7 +207,9 @@ void Checker::OnProbeResult(Session& s, uint64_t generation, ProbeResult r) {
   ScheduleNext(s);
 }
 
-void Checker::Publish(Session& s, const Transition& t) {
+void Checker::Publish(Session& s, const Transition& t) { Publish(s, t, FrontendsOf(s.name)); }
+
+void Checker::Publish(Session& s, const Transition& t, std::vector<std::string> frontends) {
   s.CountTransition(t);
   LogInfo("backend-transition", {{"backend", s.name},
                                  {"address", s.backend->address.ToString()},
@@ -219,7 +221,7 @@ void Checker::Publish(Session& s, const Transition& t) {
   e.kind = CheckerEvent::Kind::kBackendTransition;
   e.backend = s.name;
   e.transition = t;
-  e.frontends = FrontendsOf(s.name);
+  e.frontends = std::move(frontends);
   Emit(e);
   PublishFrontendStates(e.frontends);
 }
@@ -306,20 +308,8 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
     Session& s = *it->second;
     s.timer->Disable();
     ++s.generation;
-    Transition t = s.sm.Remove(now);
-    s.CountTransition(t);
-    LogInfo("backend-transition", {{"backend", s.name},
-                                   {"address", s.backend->address.ToString()},
-                                   {"from", BackendStateName(t.from)},
-                                   {"to", BackendStateName(t.to)},
-                                   {"code", t.code},
-                                   {"detail", t.detail}});
-    CheckerEvent e;
-    e.kind = CheckerEvent::Kind::kBackendTransition;
-    e.backend = s.name;
-    e.transition = t;
-    e.frontends = old_frontends_of[s.name];
-    Emit(e);
+    // Published with the frontends that referenced it before the reload.
+    Publish(s, s.sm.Remove(now), old_frontends_of[s.name]);
     it = sessions_.erase(it);
   }
 

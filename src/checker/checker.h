@@ -132,6 +132,7 @@ class Checker {
   void StartProbe(Session& s);
   void OnProbeResult(Session& s, uint64_t generation, ProbeResult r);
   void Publish(Session& s, const Transition& t);
+  void Publish(Session& s, const Transition& t, std::vector<std::string> frontends);
   void PublishFrontendStates(const std::vector<std::string>& frontends);
   void Emit(const CheckerEvent& e);
   BackendSnapshot Snapshot(const Session& s) const;
