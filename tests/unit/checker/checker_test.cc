@@ -31,13 +31,10 @@ class FakeRunner : public ProbeRunner {
     }
     bool ok = !failing_.count(addr);
     ProbeResult r{ok, ok ? "L7OK" : "L7STS", ok ? "HTTP 200" : "HTTP 503", latency_};
-    // A one-shot timer per probe to deliver the result after the latency.
-    auto shared = std::make_shared<std::unique_ptr<Timer>>();
-    *shared = d_.CreateTimer([shared, done, r]() mutable {
-      auto keep = std::move(*shared);  // keep the timer alive while running
-      done(r);
-    });
-    (*shared)->Enable(latency_);
+    // The result arrives after `latency_`, from a timer the runner owns (so a
+    // delivery still pending at the end of a test is simply cancelled).
+    timers_.push_back(d_.CreateTimer([done, r] { done(r); }));
+    timers_.back()->Enable(latency_);
   }
   void Fail(const std::string& a) { failing_.insert(a); }
   void Heal(const std::string& a) { failing_.erase(a); }
@@ -48,6 +45,7 @@ class FakeRunner : public ProbeRunner {
   }
   std::vector<std::pair<std::string, MonoTime>> starts_;
   std::vector<std::function<void(ProbeResult)>> held_;
+  std::vector<std::unique_ptr<Timer>> timers_;
   Duration latency_ = milliseconds(10);
 
  private:
