@@ -29,6 +29,7 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${MAGLEV_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build-asan/ (ASan + UBSan) =="
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAGLEV_SANITIZE=ON
 fi
