@@ -34,6 +34,15 @@ const char* KindName(SyncJob::Kind k) {
   return "?";
 }
 
+// The calls for one desired VIP against what VPP holds (nullptr: absent),
+// with the flushes its job's transitions asked for.
+std::vector<LbCall> DiffJobVip(const SyncJob& job, const DesiredVip& vip, const ActualVip* have,
+                               LbApiLevel level) {
+  static const std::set<IpAddress> kNoFlush;
+  auto fl = job.flush_now.find(vip.frontend);
+  return DiffVip(vip, have, level, fl == job.flush_now.end() ? kNoFlush : fl->second);
+}
+
 }  // namespace
 
 Reconciler::Reconciler(ReconcilerOptions options)
@@ -318,10 +327,7 @@ absl::Status Reconciler::RunEvent(std::vector<SyncJob>& jobs) {
     for (SyncJob& job : jobs) {
       const DesiredVip& vip = job.vips[0];
       auto it = cache_.find(vip.spec.key);
-      static const std::set<IpAddress> kNone;
-      auto fl = job.flush_now.find(vip.frontend);
-      auto diff = DiffVip(vip, it == cache_.end() ? nullptr : &it->second, level_.load(),
-                          fl == job.flush_now.end() ? kNone : fl->second);
+      auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
       calls.insert(calls.end(), diff.begin(), diff.end());
       if (origin == MonoTime{} || (job.origin != MonoTime{} && job.origin < origin))
         origin = job.origin;
@@ -342,10 +348,7 @@ absl::Status Reconciler::RunFrontend(const SyncJob& job) {
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(vip.spec.key);
-    static const std::set<IpAddress> kNone;
-    auto fl = job.flush_now.find(vip.frontend);
-    auto diff = DiffVip(vip, it == cache_.end() ? nullptr : &it->second, level_.load(),
-                        fl == job.flush_now.end() ? kNone : fl->second);
+    auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
     calls.insert(calls.end(), diff.begin(), diff.end());
   }
   absl::Status st = Apply(std::move(calls), "frontend", job.origin);
@@ -406,12 +409,9 @@ absl::Status Reconciler::RunFull(const SyncJob& job) {
   for (const DesiredVip& v : job.vips) ordered.push_back(&v);
   std::sort(ordered.begin(), ordered.end(),
             [](const DesiredVip* a, const DesiredVip* b) { return a->spec.key < b->spec.key; });
-  static const std::set<IpAddress> kNone;
   for (const DesiredVip* v : ordered) {
     auto it = actual.find(v->spec.key);
-    auto fl = job.flush_now.find(v->frontend);
-    auto diff = DiffVip(*v, it == actual.end() ? nullptr : &it->second, level,
-                        fl == job.flush_now.end() ? kNone : fl->second);
+    auto diff = DiffJobVip(job, *v, it == actual.end() ? nullptr : &it->second, level);
     calls.insert(calls.end(), diff.begin(), diff.end());
   }
   absl::Status st = Apply(std::move(calls), "full", job.origin);
