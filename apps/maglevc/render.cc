@@ -127,6 +127,13 @@ std::string StateColor(const std::string& state) {
   return "";
 }
 
+std::string DataplaneColor(const std::string& status) {
+  if (status == "in-sync") return "32";
+  if (status == "out-of-sync") return "31";
+  if (status == "warmup" || status == "unknown") return "33";
+  return "";
+}
+
 std::string Colorize(const std::string& text, const std::string& color, const Style& style) {
   if (!style.color || color.empty() || text.empty()) return text;
   return "\033[" + color + "m" + text + "\033[0m";
@@ -183,14 +190,32 @@ std::string RenderFrontend(const FrontendInfo& fe, const Style& style) {
   d.Add("flush-on-down", Bool(fe.flush_on_down()));
   d.Add("state", fe.state(), StateColor(fe.state()));
   d.Add("active-pool", OrDash(fe.active_pool()));
+  if (!fe.dataplane().empty()) {  // empty: maglevd runs without a dataplane
+    std::string text = fe.dataplane();
+    if (!fe.dataplane_detail().empty()) text += " (" + fe.dataplane_detail() + ")";
+    d.Add("dataplane", text, DataplaneColor(fe.dataplane()));
+  }
   std::string out = "frontend " + fe.name() + "\n" + d.Render(style);
+  std::string differs;
   for (const PoolInfo& p : fe.pools()) {
     out += "  pool " + p.name() + "\n";
     for (const PoolBackendInfo& b : p.backends()) {
       // Kept free of colour and padding: scripts match this line.
       out += "    " + b.name() + " weight " + std::to_string(b.weight()) + " effective " +
              std::to_string(b.effective_weight()) + (b.enabled() ? "" : " [disabled]") + "\n";
+      if (b.vpp_differs()) {
+        differs += "    " + b.name() + " vpp " +
+                   (b.vpp_weight() < 0 ? "absent" : std::to_string(b.vpp_weight())) +
+                   " effective " + std::to_string(b.effective_weight()) + "\n";
+      }
     }
+  }
+  // Where VPP disagrees: per backend, then the exact calls a sync would send
+  // (these include ASes no backend accounts for).
+  if (!differs.empty()) out += "  vpp differs\n" + differs;
+  if (fe.dataplane_pending_size() > 0) {
+    out += "  pending sync\n";
+    for (const std::string& call : fe.dataplane_pending()) out += "    " + call + "\n";
   }
   return out;
 }

@@ -86,6 +86,34 @@ void VppDataplane::Sync(std::optional<std::string> frontend,
   if (!st.ok()) (*shared)(st);
 }
 
+void VppDataplane::InspectFrontend(
+    const std::string& frontend, std::function<void(absl::StatusOr<FrontendDataplaneData>)> done) {
+  auto want = controller_.Desired(frontend);
+  if (!want.ok()) {
+    done(want.status());
+    return;
+  }
+  bool released = controller_.Released(frontend);
+  VipKey key = want->spec.key;
+  reconciler_.InspectVip(key, [want = std::move(*want), released, done = std::move(done)](
+                                  absl::StatusOr<Reconciler::VipInspection> have) {
+    if (!have.ok()) {
+      done(have.status());
+      return;
+    }
+    VipComparison c = CompareVip(want, have->vip ? &*have->vip : nullptr, have->level);
+    FrontendDataplaneData d;
+    // Before warmup releases a frontend, maglevd has not programmed it yet:
+    // a difference then is expected, not drift.
+    d.status = c.in_sync() ? "in-sync" : released ? "out-of-sync" : "warmup";
+    d.vip_present = c.vip_present;
+    d.as_weights = std::move(c.vpp_weights);
+    d.differing = std::move(c.differing);
+    for (const LbCall& call : c.pending) d.pending.push_back(DescribeLbCall(call));
+    done(std::move(d));
+  });
+}
+
 void AddVppCollectors(MetricsRegistry& registry, const Reconciler& reconciler) {
   registry.AddCollector([&reconciler](MetricsWriter& w) {
     using T = MetricsWriter::Type;

@@ -19,6 +19,8 @@ class VppDataplane : public Dataplane {
   void GetInfo(std::function<void(absl::StatusOr<VppInfoData>)> done) override;
   void GetLbState(std::function<void(absl::StatusOr<VppLbStateData>)> done) override;
   void Sync(std::optional<std::string> frontend, std::function<void(absl::Status)> done) override;
+  void InspectFrontend(const std::string& frontend,
+                       std::function<void(absl::StatusOr<FrontendDataplaneData>)> done) override;
 
  private:
   Reconciler& reconciler_;

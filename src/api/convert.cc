@@ -34,6 +34,28 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
       bi->set_effective_weight(b.effective_weight);
       bi->set_state(BackendStateName(b.state));
       bi->set_enabled(b.state != BackendState::kDisabled);
+      bi->set_vpp_weight(-1);
+    }
+  }
+}
+
+void FillFrontendDataplane(const absl::StatusOr<FrontendDataplaneData>& data,
+                           const std::map<std::string, IpAddress>& addresses, FrontendInfo* out) {
+  if (!data.ok()) {
+    out->set_dataplane("unknown");
+    out->set_dataplane_detail(std::string(data.status().message()));
+    return;
+  }
+  out->set_dataplane(data->status);
+  if (!data->vip_present) out->set_dataplane_detail("VIP not in VPP");
+  for (const std::string& call : data->pending) out->add_dataplane_pending(call);
+  for (PoolInfo& pool : *out->mutable_pools()) {
+    for (PoolBackendInfo& b : *pool.mutable_backends()) {
+      auto addr = addresses.find(b.name());
+      if (addr == addresses.end()) continue;
+      auto w = data->as_weights.find(addr->second);
+      b.set_vpp_weight(w == data->as_weights.end() ? -1 : static_cast<int32_t>(w->second));
+      b.set_vpp_differs(data->differing.count(addr->second) > 0);
     }
   }
 }

@@ -3,6 +3,7 @@
 // functions; callers run them on the core loop where the inputs live.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,14 @@ void FillTransitionRecord(const Transition& t, TransitionRecord* out);
 
 // Every pool backend gets its configured (runtime) and effective weight and
 // its state; `eff` must have been computed for `fe`.
+// vpp_weight is -1 (not known) until FillFrontendDataplane fills it.
 void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, FrontendInfo* out);
+
+// The dataplane fields of a filled FrontendInfo: `data` from
+// Dataplane::InspectFrontend (an error reads as "unknown" with its message);
+// `addresses`: each pool backend's address, by backend name.
+void FillFrontendDataplane(const absl::StatusOr<FrontendDataplaneData>& data,
+                           const std::map<std::string, IpAddress>& addresses, FrontendInfo* out);
 
 // `frontends`: the frontends referencing the backend, sorted.
 void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>& frontends,

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,15 @@ struct VppLbStateData {
   std::vector<VppVipData> vips;
 };
 
+// How VPP's copy of one frontend's VIP compares with the desired state.
+struct FrontendDataplaneData {
+  std::string status;  // in-sync | out-of-sync | warmup
+  bool vip_present = false;
+  std::map<IpAddress, uint32_t> as_weights;  // active ASes in VPP and their weight
+  std::set<IpAddress> differing;             // ASes a sync would change
+  std::vector<std::string> pending;          // the calls a sync would send, in order
+};
+
 class Dataplane {
  public:
   virtual ~Dataplane() = default;
@@ -65,6 +76,11 @@ class Dataplane {
   // frontend (and removes VIPs not in the configuration).
   virtual void Sync(std::optional<std::string> frontend,
                     std::function<void(absl::Status)> done) = 0;
+  // Reads the frontend's VIP from VPP (not from any cache) and compares it
+  // with the desired state. Read-only. The frontend exists (the caller
+  // checked, on the core loop).
+  virtual void InspectFrontend(const std::string& frontend,
+                               std::function<void(absl::StatusOr<FrontendDataplaneData>)> done) = 0;
 };
 
 }  // namespace maglev

@@ -185,15 +185,36 @@ grpc::ServerUnaryReactor* MaglevService::GetFrontend(grpc::CallbackServerContext
                                                      const GetFrontendRequest* req,
                                                      FrontendInfo* resp) {
   if (req->name().empty()) return FinishNow(ctx, InvalidArgument("frontend name is empty"));
-  return OnLoop([this, req, resp] {
-    const auto& fes = checker_.config().frontends;
-    auto it = fes.find(req->name());
-    if (it == fes.end()) return NotFound("frontend", req->name());
+  auto* call = new UnaryCall();
+  asio::post(loop_, [this, call, state = call->state(), req, resp] {
+    if (state->finished) return;
+    auto finish = [&](grpc::Status st) {
+      if (state->Claim()) call->Finish(std::move(st));
+    };
+    const Config& cfg = checker_.config();
+    auto it = cfg.frontends.find(req->name());
+    if (it == cfg.frontends.end()) return finish(NotFound("frontend", req->name()));
     auto eff = checker_.Effective(req->name());
-    if (!eff.ok()) return ToGrpcStatus(eff.status());
+    if (!eff.ok()) return finish(ToGrpcStatus(eff.status()));
     FillFrontendInfo(it->second, *eff, resp);
-    return grpc::Status::OK;
+    if (!dataplane_) return finish(grpc::Status::OK);
+    // The dataplane's view is read from VPP for this call (on the VPP
+    // thread); the answer waits for it.
+    std::map<std::string, IpAddress> addresses;
+    for (const Pool& pool : it->second.pools) {
+      for (const PoolBackend& pb : pool.backends) {
+        auto be = cfg.backends.find(pb.backend);
+        if (be != cfg.backends.end()) addresses[pb.backend] = be->second.address;
+      }
+    }
+    dataplane_->InspectFrontend(req->name(), [call, state, resp, addresses = std::move(addresses)](
+                                                 absl::StatusOr<FrontendDataplaneData> data) {
+      if (!state->Claim()) return;
+      FillFrontendDataplane(data, addresses, resp);
+      call->Finish(grpc::Status::OK);
+    });
   });
+  return call;
 }
 
 grpc::ServerUnaryReactor* MaglevService::ListBackends(grpc::CallbackServerContext*,

@@ -95,6 +95,21 @@ std::vector<LbCall> DiffVip(const DesiredVip& want, const ActualVip* have, LbApi
   return calls;
 }
 
+VipComparison CompareVip(const DesiredVip& want, const ActualVip* have, LbApiLevel level) {
+  VipComparison out;
+  out.vip_present = have != nullptr;
+  if (have) {
+    for (const auto& [addr, as] : have->active) out.vpp_weights[addr] = as.weight.value_or(100);
+  }
+  out.pending = DiffVip(want, have, level, {});
+  for (const LbCall& call : out.pending) {
+    if (auto* c = std::get_if<LbAddAs>(&call)) out.differing.insert(c->address);
+    if (auto* c = std::get_if<LbDelAs>(&call)) out.differing.insert(c->address);
+    if (auto* c = std::get_if<LbSetAsWeight>(&call)) out.differing.insert(c->address);
+  }
+  return out;
+}
+
 std::map<VipKey, ActualVip> GroupDumps(const std::vector<VipInfo>& vips,
                                        const std::vector<AsInfo>& ases) {
   std::map<VipKey, ActualVip> out;

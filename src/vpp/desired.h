@@ -62,6 +62,20 @@ bool NeedsRecreate(const DesiredVip& want, const ActualVip& have);
 std::vector<LbCall> DiffVip(const DesiredVip& want, const ActualVip* have, LbApiLevel level,
                             const std::set<IpAddress>& flush_now);
 
+// How VPP's copy of a VIP compares with the desired one (the frontend view's
+// "does the dataplane agree?"). Uses DiffVip itself, so "in sync" means
+// exactly "a sync of this frontend would send nothing".
+struct VipComparison {
+  bool vip_present = false;
+  // Active ASes and the weight VPP holds for each (100 for an active AS
+  // when the API has no weights).
+  std::map<IpAddress, uint32_t> vpp_weights;
+  std::vector<LbCall> pending;    // what a sync would send; empty: in sync
+  std::set<IpAddress> differing;  // ASes a pending call adds, removes or re-weights
+  bool in_sync() const { return pending.empty(); }
+};
+VipComparison CompareVip(const DesiredVip& want, const ActualVip* have, LbApiLevel level);
+
 // Removes a VIP we no longer want: its active ASes with flush, then the VIP.
 std::vector<LbCall> RemoveVipCalls(const ActualVip& have);
 

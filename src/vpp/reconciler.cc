@@ -275,7 +275,7 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
   return first_error;
 }
 
-absl::Status Reconciler::RefreshVip(const VipKey& key) {
+absl::StatusOr<std::optional<ActualVip>> Reconciler::DumpOneVip(const VipKey& key) {
   auto vips = client_.DumpVips();
   if (!vips.ok()) return vips.status();
   std::vector<VipInfo> mine;
@@ -288,13 +288,20 @@ absl::Status Reconciler::RefreshVip(const VipKey& key) {
     ases = std::move(*a);
   }
   auto grouped = GroupDumps(mine, ases);
+  auto it = grouped.find(key);
+  if (it == grouped.end()) return std::optional<ActualVip>();
+  return std::optional<ActualVip>(std::move(it->second));
+}
+
+absl::Status Reconciler::RefreshVip(const VipKey& key) {
+  auto have = DumpOneVip(key);
+  if (!have.ok()) return have.status();
   std::lock_guard<std::mutex> lock(mu_);
   auto old = cache_.find(key);
-  auto it = grouped.find(key);
-  if (it != grouped.end() && old != cache_.end()) CarryOver(old->second, &it->second);
+  if (*have && old != cache_.end()) CarryOver(old->second, &**have);
   cache_.erase(key);
   dirty_.erase(key);
-  if (it != grouped.end()) cache_[key] = std::move(it->second);
+  if (*have) cache_[key] = std::move(**have);
   return absl::OkStatus();
 }
 
@@ -464,9 +471,30 @@ void Reconciler::GetLbState(std::function<void(absl::StatusOr<LbStateSnapshot>)>
   });
 }
 
-std::map<VipKey, ActualVip> Reconciler::CacheSnapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return cache_;
+void Reconciler::InspectVip(const VipKey& key,
+                            std::function<void(absl::StatusOr<VipInspection>)> done) {
+  asio::post(io_, [this, key = key.Normalized(), done = std::move(done)] {
+    if (!connected_) {
+      done(absl::UnavailableError("not connected to VPP"));
+      return;
+    }
+    auto have = DumpOneVip(key);
+    if (!have.ok()) {
+      done(have.status());
+      return;
+    }
+    VipInspection out;
+    out.level = level_.load();
+    out.vip = std::move(*have);
+    if (out.vip) {
+      // What only this process knows about the VIP (src_ip_sticky, full
+      // table length) comes from the cache, as it does for a sync.
+      std::lock_guard<std::mutex> lock(mu_);
+      auto cached = cache_.find(key);
+      if (cached != cache_.end()) CarryOver(cached->second, &*out.vip);
+    }
+    done(std::move(out));
+  });
 }
 
 ReconcilerStats Reconciler::stats() const {

@@ -97,11 +97,18 @@ class Reconciler {
 
   void GetStatus(std::function<void(VppStatusInfo)> done);
   void GetLbState(std::function<void(absl::StatusOr<LbStateSnapshot>)> done);
+  // Dumps one VIP from VPP (never from the cache: the point is to see drift
+  // made behind our back) for the frontend view; the VIP is nullopt when
+  // VPP has none. Read-only: changes neither VPP nor the cache. `done` runs
+  // on the reconciler thread, after any job submitted before this call.
+  struct VipInspection {
+    std::optional<ActualVip> vip;
+    LbApiLevel level = LbApiLevel::kNone;
+  };
+  void InspectVip(const VipKey& key, std::function<void(absl::StatusOr<VipInspection>)> done);
 
   bool connected() const { return connected_.load(); }
   LbApiLevel level() const { return level_.load(); }
-  // What we believe VPP holds (cache), for "dataplane disagrees" views.
-  std::map<VipKey, ActualVip> CacheSnapshot() const;
   ReconcilerStats stats() const;
   const VppApiCounters& api_counters() const { return client_.counters(); }
   // Latencies (seconds) from SyncJob::origin to the moment the calls were
@@ -119,6 +126,7 @@ class Reconciler {
   absl::Status RunFull(const SyncJob& job);
   absl::Status Apply(std::vector<LbCall> calls, const std::string& kind, MonoTime origin);
   absl::Status RefreshVip(const VipKey& key);
+  absl::StatusOr<std::optional<ActualVip>> DumpOneVip(const VipKey& key);
   void Finish(SyncJob& job, const absl::Status& st, MonoTime started);
 
   ReconcilerOptions options_;

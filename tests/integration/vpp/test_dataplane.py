@@ -678,6 +678,48 @@ class DriftRepair(DataplaneCase):
         self.assertEqual(vt.weights(sim.socket_path, fes["other"].vip),
                          {a["b0"]: 100, a["b1"]: 100})
 
+    def test_frontend_view_shows_drift(self):
+        a, fes, sim, d = self.setup_two("1h")  # no periodic sync during the test
+
+        def show(frontend):
+            r = vt.maglevc(d.grpc_addr, "show", "frontends", frontend)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout
+
+        out = show("web")
+        self.assertRegex(out, r"(?m)^  dataplane +in-sync$")
+        self.assertNotIn("vpp differs", out)
+        self.drift(sim, a)
+        out = show("web")
+        self.assertRegex(out, r"(?m)^  dataplane +out-of-sync$")
+        # Per backend: what VPP holds against what it should carry.
+        self.assertIn("  vpp differs\n    b0 vpp 42 effective 100\n"
+                      "    b1 vpp absent effective 100\n", out)
+        self.assertNotRegex(out, r"(?m)^    b2 vpp ")
+        # The calls a sync would send, including the foreign AS no backend
+        # accounts for.
+        pending = out.split("  pending sync\n", 1)[1].splitlines()
+        self.assertEqual(sorted(p.split()[0] + " " + p.split()[3] for p in pending),
+                         ["add-as " + a["b1"], "del-as 10.99.0.1", "set-as-weight " + a["b0"]])
+        # The pool lines keep their scripted format.
+        self.assertEqual(self.shown_effective(d, "web"),
+                         {"b0": (100, 100, False), "b1": (100, 100, False),
+                          "b2": (70, 70, False)})
+        # Looking is read-only: the drift is still there.
+        self.assertEqual(vt.weights(sim.socket_path, fes["web"].vip),
+                         {a["b0"]: 42, a["b2"]: 70, "10.99.0.1": 100})
+        # A sync of the frontend: in sync again.
+        r = vt.maglevc(d.grpc_addr, "sync", "vpp", "lb", "state", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = show("web")
+        self.assertRegex(out, r"(?m)^  dataplane +in-sync$")
+        self.assertNotIn("pending sync", out)
+        # VPP gone: the view still answers, the dataplane is unknown.
+        sim.kill()
+        self.wait(lambda: vt.metric(d, "maglev_vpp_connected") == 0, 10, "disconnect")
+        out = show("web")
+        self.assertRegex(out, r"(?m)^  dataplane +unknown \(not connected to VPP\)$")
+
     def test_operator_sync_of_one_frontend(self):
         a, fes, sim, d = self.setup_two("1h")  # no periodic sync during the test
         self.drift(sim, a)
@@ -826,8 +868,17 @@ class Warmup(DataplaneCase):
         mark = sim.mark()
         second = self.start_daemon(vt.config(backends, fes(60), checks, min_delay="1s",
                                              max_delay="4s"), sim, name="second")
-        self.wait_weights(sim, fes(60)["held"].vip, {a["b0"]: 60, a["slow"]: 0})
         self.wait_weights(sim, fes(60)["quick"].vip, {a["b0"]: 100, a["b1"]: 60})
+        # Released: in sync. Still held: the difference is the warmup's, not
+        # drift (the slow backend is unknown until max-delay).
+        r = vt.maglevc(second.grpc_addr, "show", "frontends", "quick")
+        self.assertRegex(r.stdout, r"(?m)^  dataplane +in-sync$")
+        r = vt.maglevc(second.grpc_addr, "show", "frontends", "held")
+        self.assertRegex(r.stdout, r"(?m)^  dataplane +warmup$")
+        self.assertIn("  vpp differs\n    b0 vpp 50 effective 60\n", r.stdout)
+        self.wait_weights(sim, fes(60)["held"].vip, {a["b0"]: 60, a["slow"]: 0})
+        r = vt.maglevc(second.grpc_addr, "show", "frontends", "held")
+        self.assertRegex(r.stdout, r"(?m)^  dataplane +in-sync$")
         started = log_time(second.records("maglevd-start")[0])
         done = log_time(self.wait(lambda: second.records("warmup-done"), 5, "warmup-done")[0])
         released = [r["frontend"] for r in second.records("warmup-release")]

@@ -73,6 +73,13 @@ class FakeDataplane : public Dataplane {
     syncs.push_back(frontend ? *frontend : "<all>");
     done(error);
   }
+  void InspectFrontend(const std::string& frontend,
+                       std::function<void(absl::StatusOr<FrontendDataplaneData>)> done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    inspected.push_back(frontend);
+    if (!error.ok()) return done(error);
+    std::thread([done, v = view] { done(v); }).detach();
+  }
   std::vector<std::string> Syncs() {
     std::lock_guard<std::mutex> lock(mu_);
     return syncs;
@@ -83,6 +90,8 @@ class FakeDataplane : public Dataplane {
   VppInfoData info;
   VppLbStateData state;
   std::vector<std::string> syncs;
+  FrontendDataplaneData view{"in-sync", true, {}, {}, {}};
+  std::vector<std::string> inspected;
 };
 
 inline std::string WriteTempFile(const std::string& text) {

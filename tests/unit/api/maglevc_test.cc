@@ -257,6 +257,45 @@ TEST(RenderTest, FrontendBackendLinesAreRegexParseable) {
   EXPECT_NE(out.find("    nginx1 weight 50 effective 0 [disabled]\n"), std::string::npos);
 }
 
+TEST(RenderTest, FrontendShowsWhereTheDataplaneDisagrees) {
+  FrontendInfo fe = SampleFrontend();
+  // No dataplane: no dataplane line, no extra sections.
+  std::string out = RenderFrontend(fe, Style{});
+  EXPECT_EQ(out.find("dataplane"), std::string::npos);
+  EXPECT_EQ(out.find("vpp differs"), std::string::npos);
+
+  fe.set_dataplane("in-sync");
+  out = RenderFrontend(fe, Style{});
+  EXPECT_NE(out.find("  dataplane      in-sync\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("vpp differs"), std::string::npos);
+  EXPECT_EQ(out.find("pending sync"), std::string::npos);
+
+  fe.set_dataplane("out-of-sync");
+  fe.mutable_pools(0)->mutable_backends(0)->set_vpp_weight(-1);
+  fe.mutable_pools(0)->mutable_backends(0)->set_vpp_differs(true);
+  fe.mutable_pools(1)->mutable_backends(0)->set_vpp_weight(30);
+  fe.mutable_pools(1)->mutable_backends(0)->set_vpp_differs(true);
+  fe.add_dataplane_pending("add-as 192.0.2.80/32 tcp/80 10.0.0.1 weight 100");
+  fe.add_dataplane_pending("set-as-weight 192.0.2.80/32 tcp/80 10.0.0.3 weight 0");
+  out = RenderFrontend(fe, Style{});
+  EXPECT_NE(out.find("  dataplane      out-of-sync\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  vpp differs\n    nginx0 vpp absent effective 100\n"
+                     "    static0 vpp 30 effective 0\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  pending sync\n    add-as 192.0.2.80/32 tcp/80 10.0.0.1 weight 100\n"
+                     "    set-as-weight 192.0.2.80/32 tcp/80 10.0.0.3 weight 0\n"),
+            std::string::npos)
+      << out;
+  // The scripted pool lines are untouched.
+  EXPECT_NE(out.find("    nginx1 weight 50 effective 0 [disabled]\n"), std::string::npos);
+
+  fe.set_dataplane("unknown");
+  fe.set_dataplane_detail("not connected to VPP");
+  EXPECT_NE(RenderFrontend(fe, Style{}).find("  dataplane      unknown (not connected to VPP)\n"),
+            std::string::npos);
+}
+
 TEST(RenderTest, ColourNeverChangesTheVisibleText) {
   std::vector<FrontendInfo> fes = {SampleFrontend(), SampleFrontend()};
   fes[1].set_name("a-much-longer-name");

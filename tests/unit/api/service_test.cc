@@ -189,6 +189,62 @@ TEST_F(ServiceTest, GetFrontendReportsConfiguredAndEffectiveWeights) {
   EXPECT_EQ(api.pools(0).backends(0).state(), "disabled");
 }
 
+TEST_F(ServiceTest, GetFrontendShowsWhereTheDataplaneDisagrees) {
+  // In sync: VPP holds exactly what we want.
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    dataplane_.view.as_weights = {{*IpAddress::Parse("127.0.0.11"), 60},
+                                  {*IpAddress::Parse("127.0.0.12"), 0}};
+  }
+  FrontendInfo fe = GetFrontendOk("web");
+  EXPECT_EQ(fe.dataplane(), "in-sync");
+  EXPECT_EQ(fe.dataplane_detail(), "");
+  EXPECT_EQ(fe.dataplane_pending_size(), 0);
+  EXPECT_EQ(fe.pools(0).backends(0).vpp_weight(), 60);  // primary
+  EXPECT_EQ(fe.pools(0).backends(1).vpp_weight(), -1);  // checked: no AS in VPP
+  EXPECT_EQ(fe.pools(1).backends(0).vpp_weight(), 0);   // fallback
+  EXPECT_FALSE(fe.pools(0).backends(0).vpp_differs());
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    EXPECT_EQ(dataplane_.inspected.back(), "web");
+  }
+
+  // Out of sync: one backend differs; the pending calls come through.
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    dataplane_.view.status = "out-of-sync";
+    dataplane_.view.as_weights[*IpAddress::Parse("127.0.0.11")] = 0;
+    dataplane_.view.differing = {*IpAddress::Parse("127.0.0.11")};
+    dataplane_.view.pending = {"set-as-weight 192.0.2.80/32 tcp/80 127.0.0.11 weight 60"};
+  }
+  fe = GetFrontendOk("web");
+  EXPECT_EQ(fe.dataplane(), "out-of-sync");
+  ASSERT_EQ(fe.dataplane_pending_size(), 1);
+  EXPECT_EQ(fe.dataplane_pending(0), "set-as-weight 192.0.2.80/32 tcp/80 127.0.0.11 weight 60");
+  EXPECT_EQ(fe.pools(0).backends(0).vpp_weight(), 0);
+  EXPECT_EQ(fe.pools(0).backends(0).effective_weight(), 60);
+  EXPECT_TRUE(fe.pools(0).backends(0).vpp_differs());
+  EXPECT_FALSE(fe.pools(1).backends(0).vpp_differs());
+
+  // VIP missing altogether.
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    dataplane_.view.vip_present = false;
+  }
+  EXPECT_EQ(GetFrontendOk("web").dataplane_detail(), "VIP not in VPP");
+
+  // VPP unreachable: the frontend view still answers, dataplane unknown.
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    dataplane_.error = absl::UnavailableError("not connected to VPP");
+  }
+  fe = GetFrontendOk("web");
+  EXPECT_EQ(fe.dataplane(), "unknown");
+  EXPECT_EQ(fe.dataplane_detail(), "not connected to VPP");
+  EXPECT_EQ(fe.pools(0).backends(0).vpp_weight(), -1);
+  EXPECT_EQ(fe.pools(0).backends(0).effective_weight(), 60);
+}
+
 TEST_F(ServiceTest, GetFrontendErrors) {
   GetFrontendRequest req;
   FrontendInfo info;
@@ -734,8 +790,12 @@ TEST_F(NoDataplaneNoReflectionTest, VppRpcsUnavailable) {
   SyncVPPLBStateResponse sresp;
   EXPECT_EQ(stub_->SyncVPPLBState(Ctx().get(), {}, &sresp).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  // Everything else still works.
-  EXPECT_EQ(GetFrontendOk("web").name(), "web");
+  // Everything else still works; the frontend view has no dataplane part.
+  FrontendInfo fe = GetFrontendOk("web");
+  EXPECT_EQ(fe.name(), "web");
+  EXPECT_EQ(fe.dataplane(), "");
+  EXPECT_EQ(fe.pools(0).backends(0).vpp_weight(), -1);
+  EXPECT_FALSE(fe.pools(0).backends(0).vpp_differs());
 }
 
 TEST_F(NoDataplaneNoReflectionTest, ReflectionOff) {

@@ -296,6 +296,54 @@ TEST_F(DesiredTest, CacheFollowsAppliedCalls) {
   EXPECT_TRUE(cache.empty());
 }
 
+TEST_F(DesiredTest, CompareVipForTheFrontendView) {
+  DesiredVip v = Want("web", {{"a1", S::kUp}, {"a2", S::kUp}});
+  // What the reconciler would have programmed: in sync.
+  ActualVip same = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 50}, {"198.51.100.21", 0}, {"198.51.100.31", 0}});
+  VipComparison c = CompareVip(v, &same, LbApiLevel::kWeights);
+  EXPECT_TRUE(c.vip_present);
+  EXPECT_TRUE(c.in_sync());
+  EXPECT_EQ(c.vpp_weights.at(Ip("198.51.100.2")), 50u);
+
+  // Drift: a weight changed and a foreign AS added behind our back; one
+  // of ours removed.
+  ActualVip drift = Have(
+      v,
+      {{"198.51.100.11", 100}, {"198.51.100.2", 0}, {"198.51.100.21", 0}, {"198.51.100.99", 100}});
+  c = CompareVip(v, &drift, LbApiLevel::kWeights);
+  EXPECT_FALSE(c.in_sync());
+  EXPECT_EQ(c.vpp_weights.at(Ip("198.51.100.2")), 0u);
+  EXPECT_EQ(c.vpp_weights.at(Ip("198.51.100.99")), 100u);
+  EXPECT_EQ(c.vpp_weights.count(Ip("198.51.100.31")), 0u);
+  std::vector<std::string> pending;
+  for (const LbCall& call : c.pending) pending.push_back(DescribeLbCall(call));
+  EXPECT_EQ(pending, (std::vector<std::string>{
+                         "set-as-weight 192.0.2.80/32 tcp/80 198.51.100.2 weight 50",
+                         "add-as 192.0.2.80/32 tcp/80 198.51.100.31 weight 0",
+                         "del-as 192.0.2.80/32 tcp/80 198.51.100.99 flush",
+                     }));
+  EXPECT_EQ(c.differing,
+            (std::set<IpAddress>{Ip("198.51.100.2"), Ip("198.51.100.31"), Ip("198.51.100.99")}));
+
+  // No VIP at all.
+  c = CompareVip(v, nullptr, LbApiLevel::kWeights);
+  EXPECT_FALSE(c.vip_present);
+  EXPECT_TRUE(c.vpp_weights.empty());
+  ASSERT_FALSE(c.in_sync());
+  EXPECT_TRUE(std::holds_alternative<LbAddVip>(c.pending.front()));
+  EXPECT_EQ(c.differing.size(), 4u);  // every AS must be added
+
+  // Membership fallback: dumps carry no weight; an active AS counts as 100,
+  // and a standby (effective 0) must be absent.
+  ActualVip members = Have(v, {{"198.51.100.11", 0}, {"198.51.100.2", 0}});
+  for (auto& [_, as] : members.active) as.weight.reset();
+  c = CompareVip(v, &members, LbApiLevel::kNoWeights);
+  EXPECT_TRUE(c.in_sync());
+  EXPECT_EQ(c.vpp_weights.at(Ip("198.51.100.11")), 100u);
+}
+
 TEST(DesiredConfTest, FromConfig) {
   VppLbConfig c;
   c.ipv4_src_address = IpAddress::Parse("192.0.2.1");
