@@ -186,17 +186,23 @@ grpc::ServerUnaryReactor* MaglevService::GetFrontend(grpc::CallbackServerContext
                                                      FrontendInfo* resp) {
   if (req->name().empty()) return FinishNow(ctx, InvalidArgument("frontend name is empty"));
   auto* call = new UnaryCall();
-  asio::post(loop_, [this, call, state = call->state(), req, resp] {
+  asio::post(loop_, [this, call, state = call->state(), name = req->name(), resp] {
     if (state->finished) return;
+    // `resp` belongs to gRPC until the call is finished, and a cancelled
+    // call finishes from another thread: it is written only by whoever
+    // claimed the call, so the answer is built aside first.
+    auto info = std::make_shared<FrontendInfo>();
     auto finish = [&](grpc::Status st) {
-      if (state->Claim()) call->Finish(std::move(st));
+      if (!state->Claim()) return;
+      if (st.ok()) resp->Swap(info.get());
+      call->Finish(std::move(st));
     };
     const Config& cfg = checker_.config();
-    auto it = cfg.frontends.find(req->name());
-    if (it == cfg.frontends.end()) return finish(NotFound("frontend", req->name()));
-    auto eff = checker_.Effective(req->name());
+    auto it = cfg.frontends.find(name);
+    if (it == cfg.frontends.end()) return finish(NotFound("frontend", name));
+    auto eff = checker_.Effective(name);
     if (!eff.ok()) return finish(ToGrpcStatus(eff.status()));
-    FillFrontendInfo(it->second, *eff, resp);
+    FillFrontendInfo(it->second, *eff, info.get());
     if (!dataplane_) return finish(grpc::Status::OK);
     // The dataplane's view is read from VPP for this call (on the VPP
     // thread); the answer waits for it.
@@ -207,10 +213,11 @@ grpc::ServerUnaryReactor* MaglevService::GetFrontend(grpc::CallbackServerContext
         if (be != cfg.backends.end()) addresses[pb.backend] = be->second.address;
       }
     }
-    dataplane_->InspectFrontend(req->name(), [call, state, resp, addresses = std::move(addresses)](
-                                                 absl::StatusOr<FrontendDataplaneData> data) {
+    dataplane_->InspectFrontend(name, [call, state, resp, info, addresses = std::move(addresses)](
+                                          absl::StatusOr<FrontendDataplaneData> data) {
       if (!state->Claim()) return;
-      FillFrontendDataplane(data, addresses, resp);
+      FillFrontendDataplane(data, addresses, info.get());
+      resp->Swap(info.get());
       call->Finish(grpc::Status::OK);
     });
   });

@@ -77,6 +77,10 @@ class FakeDataplane : public Dataplane {
                        std::function<void(absl::StatusOr<FrontendDataplaneData>)> done) override {
     std::lock_guard<std::mutex> lock(mu_);
     inspected.push_back(frontend);
+    if (hold) {  // answered later by the test, as a slow VPP would
+      held.push_back(std::move(done));
+      return;
+    }
     if (!error.ok()) return done(error);
     std::thread([done, v = view] { done(v); }).detach();
   }
@@ -92,6 +96,8 @@ class FakeDataplane : public Dataplane {
   std::vector<std::string> syncs;
   FrontendDataplaneData view{"in-sync", true, {}, {}, {}};
   std::vector<std::string> inspected;
+  bool hold = false;
+  std::vector<std::function<void(absl::StatusOr<FrontendDataplaneData>)>> held;
 };
 
 inline std::string WriteTempFile(const std::string& text) {

@@ -245,6 +245,31 @@ TEST_F(ServiceTest, GetFrontendShowsWhereTheDataplaneDisagrees) {
   EXPECT_EQ(fe.pools(0).backends(0).effective_weight(), 60);
 }
 
+TEST_F(ServiceTest, GetFrontendGivenUpWhileVppIsSlow) {
+  // The client's deadline passes while the dataplane is still reading VPP;
+  // the late answer must find the call over and touch nothing of it.
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    dataplane_.hold = true;
+  }
+  GetFrontendRequest req;
+  req.set_name("web");
+  FrontendInfo info;
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  EXPECT_EQ(stub_->GetFrontend(ctx.get(), req, &info).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  std::vector<std::function<void(absl::StatusOr<FrontendDataplaneData>)>> late;
+  {
+    std::lock_guard<std::mutex> lock(dataplane_.mu_);
+    late.swap(dataplane_.held);
+    dataplane_.hold = false;
+  }
+  ASSERT_EQ(late.size(), 1u);
+  late[0](FrontendDataplaneData{"in-sync", true, {}, {}, {}});
+  EXPECT_EQ(GetFrontendOk("web").dataplane(), "in-sync");
+}
+
 TEST_F(ServiceTest, GetFrontendErrors) {
   GetFrontendRequest req;
   FrontendInfo info;
