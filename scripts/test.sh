@@ -2,8 +2,11 @@
 # Installs every dependency, builds, and runs the whole test suite:
 #   1. clang-format check of every C++ source,
 #   2. a RelWithDebInfo build (build/) and every test (unit, then integration),
-#   3. an ASan+UBSan build (build-asan/) and every test again.
-# Set MAGLEV_SKIP_SANITIZERS=1 to skip step 3 for a quicker local run.
+#   3. an ASan+UBSan build (build-asan/) and every test again,
+#   4. a ThreadSanitizer build (build-tsan/) of the tests where threads meet:
+#      the reconciler's thread, the simulator's server, the VPP transport,
+#      the watch hub and the gRPC service with its loop and dataplane.
+# Set MAGLEV_SKIP_SANITIZERS=1 to skip steps 3 and 4 for a quicker local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,17 @@ if [ "${MAGLEV_SKIP_SANITIZERS:-0}" != "1" ]; then
   export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAGLEV_SANITIZE=ON
+
+  echo "== build-tsan/ (ThreadSanitizer) =="
+  tsan_tests=(vpp_reconciler_test vpp_transport_test vpp_lb_client_test vppsim_server_test
+              api_watch_hub_test api_service_test)
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAGLEV_TSAN=ON >/dev/null
+  cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
+  export TSAN_OPTIONS="halt_on_error=1:suppressions=$(pwd)/tests/tsan.supp"
+  for t in "${tsan_tests[@]}"; do
+    echo "-- $t (TSan)"
+    "build-tsan/tests/$t" --gtest_brief=1
+  done
 fi
 
 echo "all test suites passed"

@@ -169,6 +169,22 @@ void Reconciler::Submit(SyncJob job) {
       asio::post(io_, [done] { done(absl::OkStatus()); });
     }
   } else {
+    // A frontend or full sync carries desired state computed now, so events
+    // still pending for the frontends it covers are older. Events drain
+    // after such jobs: left in place they would re-apply stale weights, or
+    // re-create the VIP of a frontend that a reload has just removed. They
+    // are folded into the job instead, keeping their flush requests.
+    std::set<std::string> covered;
+    for (const DesiredVip& vip : job.vips) covered.insert(vip.frontend);
+    for (auto it = pending_events_.begin(); it != pending_events_.end();) {
+      if (job.kind != SyncJob::Kind::kFull && !covered.count(it->first)) {
+        ++it;
+        continue;
+      }
+      for (auto& [fe, addrs] : it->second.flush_now)
+        if (covered.count(fe)) job.flush_now[fe].insert(addrs.begin(), addrs.end());
+      it = pending_events_.erase(it);
+    }
     pending_other_.push_back(std::move(job));
   }
   if (!drain_scheduled_) {

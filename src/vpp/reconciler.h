@@ -90,7 +90,9 @@ class Reconciler {
   void SetOnConnected(std::function<void()> cb);
 
   // Queues a job. kEvent jobs are coalesced per frontend (the newest desired
-  // state wins, flush requests accumulate). While disconnected, jobs are
+  // state wins, flush requests accumulate); a kFrontend or kFull job replaces
+  // the pending events of the frontends it covers (all, for kFull), taking
+  // over their flush requests. While disconnected, jobs are
   // dropped (the controller re-syncs after every connect); a job with a
   // `done` callback gets Unavailable.
   void Submit(SyncJob job);
