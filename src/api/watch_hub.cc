@@ -1,5 +1,7 @@
 #include "api/watch_hub.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -23,7 +25,20 @@ WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t cap
                                      Deliver deliver)
     : id_(id), filter_(filter), capacity_(capacity), deliver_(std::move(deliver)) {}
 
-void WatchSubscription::Offer(const EventPtr& e) {
+WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
+                                     DeliverPublished deliver)
+    : id_(id), filter_(filter), capacity_(capacity), deliver_published_(std::move(deliver)) {}
+
+void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) {
+  if (deliver_published_) {
+    deliver_published_(e, more);
+  } else {
+    // Shares the published event's ownership; no copy.
+    deliver_(EventPtr(e, &e->event), more);
+  }
+}
+
+void WatchSubscription::Offer(const PublishedEventPtr& e) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
@@ -38,12 +53,12 @@ void WatchSubscription::Offer(const EventPtr& e) {
     outstanding_ = true;
   }
   // Outside the lock: the consumer may complete (and call Consumed) on
-  // another thread before deliver_ even returns.
-  deliver_(e, false);
+  // another thread before the delivery even returns.
+  Hand(e, false);
 }
 
 void WatchSubscription::Consumed() {
-  EventPtr next;
+  PublishedEventPtr next;
   bool more;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,11 +71,11 @@ void WatchSubscription::Consumed() {
     queue_.pop_front();
     more = !queue_.empty();
   }
-  deliver_(next, more);
+  Hand(next, more);
 }
 
 bool WatchSubscription::Close() {
-  std::deque<EventPtr> drop;  // freed outside the lock
+  std::deque<PublishedEventPtr> drop;  // freed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return false;
   closed_ = true;
@@ -102,12 +117,24 @@ std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
 std::shared_ptr<WatchSubscription> WatchHub::Subscribe(const WatchFilter& filter,
                                                        WatchSubscription::Deliver deliver,
                                                        std::function<void()> on_close) {
-  std::shared_ptr<WatchSubscription> sub;
+  return Add(std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
+                                                 std::move(deliver)),
+             std::move(on_close));
+}
+
+std::shared_ptr<WatchSubscription> WatchHub::SubscribePublished(
+    const WatchFilter& filter, WatchSubscription::DeliverPublished deliver,
+    std::function<void()> on_close) {
+  return Add(std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
+                                                 std::move(deliver)),
+             std::move(on_close));
+}
+
+std::shared_ptr<WatchSubscription> WatchHub::Add(std::shared_ptr<WatchSubscription> sub,
+                                                 std::function<void()> on_close) {
   bool closed_now = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    sub = std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
-                                              std::move(deliver));
     if (closed_) {
       closed_now = true;
     } else {
@@ -218,22 +245,28 @@ void WatchHub::OnLogRecord(const LogRecord& r) {
 }
 
 void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
-                       const std::function<EventPtr()>& make) {
+                       const std::function<void(Event*)>& fill) {
   std::shared_ptr<const SubList> subs = Snapshot();
-  EventPtr ev;
+  PublishedEventPtr ev;
   for (const auto& s : *subs) {
     const WatchFilter& f = s->filter();
     bool wants = (is_log && f.log && level >= f.log_level) || (is_backend && f.backend) ||
                  (is_frontend && f.frontend);
     if (!wants) continue;
-    if (!ev) ev = make();  // built once, only when someone wants it
+    if (!ev) {  // built once, only when someone wants it
+      auto e = std::make_shared<PublishedEvent>();
+      fill(&e->event);
+      bool own = false;
+      // Cannot fail for a message we just built (only on > 2 GiB).
+      (void)grpc::SerializationTraits<Event>::Serialize(e->event, &e->wire, &own);
+      ev = std::move(e);
+    }
     s->Offer(ev);
   }
 }
 
 void WatchHub::PublishLog(const LogRecord& record) {
-  Publish(record.level, true, false, false, [&record] {
-    auto e = std::make_shared<Event>();
+  Publish(record.level, true, false, false, [&record](Event* e) {
     LogEvent* le = e->mutable_log();
     le->set_at_unix_ns(record.at_unix_ns);
     le->set_level(LogLevelName(record.level));
@@ -243,13 +276,11 @@ void WatchHub::PublishLog(const LogRecord& record) {
       a->set_key(f.key);
       a->set_value(f.value);
     }
-    return e;
   });
 }
 
 void WatchHub::PublishBackendTransition(const std::string& backend, const Transition& t) {
-  Publish(LogLevel::kInfo, false, true, false, [&] {
-    auto e = std::make_shared<Event>();
+  Publish(LogLevel::kInfo, false, true, false, [&](Event* e) {
     BackendEvent* be = e->mutable_backend();
     be->set_backend_name(backend);
     TransitionRecord* tr = be->mutable_transition();
@@ -258,20 +289,17 @@ void WatchHub::PublishBackendTransition(const std::string& backend, const Transi
     tr->set_at_unix_ns(t.at_unix_ns);
     tr->set_code(t.code);
     tr->set_detail(t.detail);
-    return e;
   });
 }
 
 void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState from,
                                     FrontendState to, int64_t at_unix_ns) {
-  Publish(LogLevel::kInfo, false, false, true, [&] {
-    auto e = std::make_shared<Event>();
+  Publish(LogLevel::kInfo, false, false, true, [&](Event* e) {
     FrontendEvent* fe = e->mutable_frontend();
     fe->set_frontend_name(frontend);
     fe->set_from(FrontendStateName(from));
     fe->set_to(FrontendStateName(to));
     fe->set_at_unix_ns(at_unix_ns);
-    return e;
   });
 }
 
