@@ -38,23 +38,45 @@ void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) {
   }
 }
 
-void WatchSubscription::Offer(const PublishedEventPtr& e) {
+bool WatchSubscription::Offer(const PublishedEventPtr& e, bool defer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return;
+    if (closed_) return false;
     if (outstanding_) {
-      if (queue_.size() < capacity_) {
+      // A deferred outstanding event still sits in the queue; it does not
+      // count against the capacity.
+      if (queue_.size() < capacity_ + (kick_pending_ ? 1 : 0)) {
         queue_.push_back(e);
       } else {
         ++dropped_;
       }
-      return;
+      return false;
     }
     outstanding_ = true;
+    if (defer) {
+      kick_pending_ = true;
+      queue_.push_back(e);
+      return true;
+    }
   }
   // Outside the lock: the consumer may complete (and call Consumed) on
   // another thread before the delivery even returns.
   Hand(e, false);
+  return false;
+}
+
+void WatchSubscription::Kick() {
+  PublishedEventPtr next;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!kick_pending_) return;  // closed meanwhile
+    kick_pending_ = false;
+    next = std::move(queue_.front());
+    queue_.pop_front();
+    more = !queue_.empty();
+  }
+  Hand(next, more);
 }
 
 void WatchSubscription::Consumed() {
@@ -79,6 +101,7 @@ bool WatchSubscription::Close() {
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return false;
   closed_ = true;
+  kick_pending_ = false;
   drop.swap(queue_);
   return true;
 }
@@ -95,7 +118,7 @@ uint64_t WatchSubscription::dropped() const {
 
 size_t WatchSubscription::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return queue_.size() - (kick_pending_ ? 1 : 0);
 }
 
 bool WatchSubscription::closed() const {
@@ -105,9 +128,41 @@ bool WatchSubscription::closed() const {
 
 // ---- WatchHub ----------------------------------------------------------------
 
-WatchHub::WatchHub(Options options) : options_(options), subs_(std::make_shared<const SubList>()) {}
+WatchHub::WatchHub(Options options) : options_(options), subs_(std::make_shared<const SubList>()) {
+  if (options_.writer_thread) writer_ = std::thread([this] { WriterLoop(); });
+}
 
-WatchHub::~WatchHub() { DetachLogger(); }
+WatchHub::~WatchHub() {
+  DetachLogger();
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      stop_writer_ = true;
+    }
+    ready_cv_.notify_one();
+    // A delivery could drop the last reference to the hub on the writer
+    // thread itself; it cannot join itself.
+    if (writer_.get_id() == std::this_thread::get_id()) {
+      writer_.detach();
+    } else {
+      writer_.join();
+    }
+  }
+}
+
+void WatchHub::WriterLoop() {
+  std::vector<std::shared_ptr<WatchSubscription>> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(ready_mu_);
+      ready_cv_.wait(lock, [this] { return stop_writer_ || !ready_.empty(); });
+      if (stop_writer_) return;
+      batch.swap(ready_);
+    }
+    for (const auto& s : batch) s->Kick();
+    batch.clear();
+  }
+}
 
 std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -248,6 +303,7 @@ void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_fro
                        const std::function<void(Event*)>& fill) {
   std::shared_ptr<const SubList> subs = Snapshot();
   PublishedEventPtr ev;
+  bool kicked = false;
   for (const auto& s : *subs) {
     const WatchFilter& f = s->filter();
     bool wants = (is_log && f.log && level >= f.log_level) || (is_backend && f.backend) ||
@@ -261,8 +317,13 @@ void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_fro
       (void)grpc::SerializationTraits<Event>::Serialize(e->event, &e->wire, &own);
       ev = std::move(e);
     }
-    s->Offer(ev);
+    if (s->Offer(ev, options_.writer_thread)) {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      ready_.push_back(s);
+      kicked = true;
+    }
   }
+  if (kicked) ready_cv_.notify_one();
 }
 
 void WatchHub::PublishLog(const LogRecord& record) {

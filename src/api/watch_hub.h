@@ -7,18 +7,22 @@
 // thread logs (under the logger's lock), checker events on the core loop,
 // subscribe/consume calls on gRPC threads. Locks are held only to move a
 // pointer in or out of a queue; the consumer's `deliver` callback always
-// runs outside the hub's locks.
+// runs outside the hub's locks: on the publishing thread, on the consumer's
+// thread (Consumed) or, with Options::writer_thread, on the hub's writer
+// thread.
 #pragma once
 
 #include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -84,8 +88,12 @@ class WatchSubscription {
 
  private:
   friend class WatchHub;
-  // Queues or hands over one event; drops (and counts) it when full.
-  void Offer(const PublishedEventPtr& e);
+  // Queues or hands over one event; drops (and counts) it when full. With
+  // `defer`, an idle subscriber's event is queued instead of handed over,
+  // and true returned: the caller must Kick() the subscription later.
+  bool Offer(const PublishedEventPtr& e, bool defer);
+  // Hands over the next queued event (after a deferred Offer).
+  void Kick();
   void Hand(const PublishedEventPtr& e, bool more);
   // No more events; frees the queue. Returns false if it was already closed.
   bool Close();
@@ -98,6 +106,7 @@ class WatchSubscription {
   mutable std::mutex mu_;
   std::deque<PublishedEventPtr> queue_;
   bool outstanding_ = false;
+  bool kick_pending_ = false;  // the outstanding event is still at the queue's front
   bool closed_ = false;
   uint64_t delivered_ = 0;
   uint64_t dropped_ = 0;
@@ -107,6 +116,14 @@ class WatchHub {
  public:
   struct Options {
     size_t queue_capacity = 1024;  // events per subscriber, beyond the outstanding one
+    // Start writing to an idle subscriber on the hub's own writer thread
+    // instead of on the publishing thread. Handing an event over to a gRPC
+    // stream costs microseconds (the write, often a flush to the socket);
+    // with N subscribers keeping up, every event would cost the publisher
+    // (the daemon's core loop) N of them. The writer thread also finds
+    // events that arrived meanwhile and writes them as one burst (one
+    // flush). Off: handed over synchronously inside Publish*.
+    bool writer_thread = false;
   };
   struct SubscriberStats {
     uint64_t id = 0;
@@ -162,6 +179,7 @@ class WatchHub {
   std::shared_ptr<const SubList> Snapshot() const;
   std::shared_ptr<WatchSubscription> Add(std::shared_ptr<WatchSubscription> sub,
                                          std::function<void()> on_close);
+  void WriterLoop();
   // Offers the event that `fill` builds to every subscriber that wants it;
   // built (and serialized) once, and only if someone wants it.
   void Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
@@ -176,6 +194,13 @@ class WatchHub {
   std::vector<std::pair<uint64_t, std::function<void()>>> on_close_;
   bool closed_ = false;
   uint64_t departed_dropped_ = 0;
+
+  // The writer thread (Options::writer_thread): subscriptions to Kick().
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::vector<std::shared_ptr<WatchSubscription>> ready_;
+  bool stop_writer_ = false;
+  std::thread writer_;
 
   // Logger sink management; never taken under the logger's lock.
   std::mutex sink_mu_;
