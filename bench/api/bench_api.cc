@@ -12,8 +12,10 @@
 // With --ceiling it first measures what gRPC alone can stream to the same
 // clients on this machine: a bare server for the same WatchEvents RPC that
 // writes one pre-built Event back to back (no hub, no queue, no maglev
-// logic), to 1, 10 and --subscribers subscribers. That is the upper bound
-// for (2): the daemon cannot deliver more messages/s than this.
+// logic), to 1, 10 and --subscribers subscribers, for each --flush-every
+// interval; the best is the ceiling for (2). (With 100 streams the
+// free-running flood is unfair and unstable, and the daemon's paced bursts
+// can do better than it; see docs/benchmarks.md.)
 //
 // Usage: bench_api [--seconds N] [--subscribers N] [--rate N] [--no-unary] [--no-watch]
 //                  [--no-stalled] [--ceiling] [--flush-every N,N,...]
