@@ -30,7 +30,8 @@ struct ApiServerOptions {
   std::string address = "127.0.0.1:9090";  // host:port; port 0 picks a free port
   bool reflection = true;                  // grpc.reflection.v1alpha.ServerReflection
   ServiceOptions service;
-  WatchHub::Options watch;
+  // The daemon keeps its core loop out of the streams' writes.
+  WatchHub::Options watch{.writer_thread = true};
 };
 
 class ApiServer {

@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include <asio/post.hpp>
 #include <mutex>
 #include <optional>
@@ -35,16 +37,19 @@ class WatchReactor;
 struct WatchStream {
   std::recursive_mutex mu;
   WatchReactor* reactor = nullptr;  // null once OnDone ran
-  EventPtr current;                 // the message being written; alive until OnWriteDone
+  PublishedEventPtr current;        // the event being written; alive until OnWriteDone
   bool writing = false;
   bool finished = false;
   std::optional<grpc::Status> finish_pending;  // Finish once the write in flight is done
 
-  void Write(EventPtr e, bool more);
+  void Write(const PublishedEventPtr& e, bool more);
   void Close(grpc::Status status);
 };
 
-class WatchReactor final : public grpc::ServerWriteReactor<Event> {
+// Writes the hub's serialized events (the method is registered raw, see
+// MaglevService): the bytes are those of one `Event` per message, as with
+// the generated code, but serialized once for all subscribers.
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   WatchReactor(std::shared_ptr<WatchHub> hub, const WatchFilter& filter)
       : hub_(std::move(hub)), stream_(std::make_shared<WatchStream>()) {
@@ -54,10 +59,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<Event> {
     // that waits for them knows it sees every later event.
     StartSendInitialMetadata();
     std::weak_ptr<WatchStream> weak = stream_;
-    sub_ = hub_->Subscribe(
+    sub_ = hub_->SubscribePublished(
         filter,
-        [weak](EventPtr e, bool more) {
-          if (auto s = weak.lock()) s->Write(std::move(e), more);
+        [weak](const PublishedEventPtr& e, bool more) {
+          if (auto s = weak.lock()) s->Write(e, more);
         },
         [weak] {
           if (auto s = weak.lock()) s->Close(grpc::Status::OK);
@@ -101,16 +106,17 @@ class WatchReactor final : public grpc::ServerWriteReactor<Event> {
   std::shared_ptr<WatchSubscription> sub_;
 };
 
-void WatchStream::Write(EventPtr e, bool more) {
+void WatchStream::Write(const PublishedEventPtr& e, bool more) {
   std::lock_guard<std::recursive_mutex> lock(mu);
   if (!reactor || finished || finish_pending) return;
-  current = std::move(e);
+  current = e;
   writing = true;
   grpc::WriteOptions options;
   // With more events queued, let gRPC coalesce this one with the next
   // instead of flushing a frame per event; the last of a burst flushes.
   if (more) options.set_buffer_hint();
-  reactor->StartWrite(current.get(), options);
+  // gRPC copies the ByteBuffer (references to the shared slices).
+  reactor->StartWrite(&current->wire, options);
 }
 
 void WatchStream::Close(grpc::Status status) {
@@ -332,17 +338,22 @@ grpc::ServerUnaryReactor* MaglevService::SetFrontendPoolBackendWeight(
   });
 }
 
-grpc::ServerWriteReactor<Event>* MaglevService::WatchEvents(grpc::CallbackServerContext*,
-                                                            const WatchRequest* req) {
-  absl::StatusOr<WatchFilter> filter = WatchFilterFromRequest(*req);
-  if (!filter.ok()) {
-    class Failed final : public grpc::ServerWriteReactor<Event> {
-     public:
-      explicit Failed(grpc::Status s) { Finish(std::move(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Failed(ToGrpcStatus(filter.status()));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* MaglevService::WatchEvents(
+    grpc::CallbackServerContext*, const grpc::ByteBuffer* raw_req) {
+  class Failed final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+   public:
+    explicit Failed(grpc::Status s) { Finish(std::move(s)); }
+    void OnDone() override { delete this; }
+  };
+  // Raw method: the request arrives as bytes. One that does not parse is a
+  // malformed request (INVALID_ARGUMENT, spec section 6).
+  WatchRequest req;
+  grpc::ByteBuffer bytes(*raw_req);  // Deserialize consumes its input
+  if (!grpc::SerializationTraits<WatchRequest>::Deserialize(&bytes, &req).ok()) {
+    return new Failed(InvalidArgument("malformed WatchRequest"));
   }
+  absl::StatusOr<WatchFilter> filter = WatchFilterFromRequest(req);
+  if (!filter.ok()) return new Failed(ToGrpcStatus(filter.status()));
   return new WatchReactor(hub_, *filter);
 }
 

@@ -34,7 +34,11 @@ struct ServiceOptions {
   int64_t start_time_unix_ns = 0;  // 0: when the service is constructed
 };
 
-class MaglevService final : public Maglev::CallbackService {
+// WatchEvents is registered raw (ByteBuffer in and out, same bytes on the
+// wire): its events are serialized once by the hub and written to every
+// subscriber as they are, instead of once per subscriber by gRPC.
+class MaglevService final
+    : public Maglev::WithRawCallbackMethod_WatchEvents<Maglev::CallbackService> {
  public:
   // `loop` runs `checker`; `dataplane` may be null (VPP RPCs UNAVAILABLE).
   // All must outlive the service (and the grpc::Server it is registered on).
@@ -71,8 +75,8 @@ class MaglevService final : public Maglev::CallbackService {
   grpc::ServerUnaryReactor* SetFrontendPoolBackendWeight(grpc::CallbackServerContext* ctx,
                                                          const SetWeightRequest* req,
                                                          FrontendInfo* resp) override;
-  grpc::ServerWriteReactor<Event>* WatchEvents(grpc::CallbackServerContext* ctx,
-                                               const WatchRequest* req) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* ctx,
+                                                          const grpc::ByteBuffer* req) override;
   grpc::ServerUnaryReactor* CheckConfig(grpc::CallbackServerContext* ctx,
                                         const CheckConfigRequest* req,
                                         CheckConfigResponse* resp) override;

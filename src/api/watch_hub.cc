@@ -1,5 +1,7 @@
 #include "api/watch_hub.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -23,27 +25,62 @@ WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t cap
                                      Deliver deliver)
     : id_(id), filter_(filter), capacity_(capacity), deliver_(std::move(deliver)) {}
 
-void WatchSubscription::Offer(const EventPtr& e) {
+WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
+                                     DeliverPublished deliver)
+    : id_(id), filter_(filter), capacity_(capacity), deliver_published_(std::move(deliver)) {}
+
+void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) {
+  if (deliver_published_) {
+    deliver_published_(e, more);
+  } else {
+    // Shares the published event's ownership; no copy.
+    deliver_(EventPtr(e, &e->event), more);
+  }
+}
+
+bool WatchSubscription::Offer(const PublishedEventPtr& e, bool defer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return;
+    if (closed_) return false;
     if (outstanding_) {
-      if (queue_.size() < capacity_) {
+      // A deferred outstanding event still sits in the queue; it does not
+      // count against the capacity.
+      if (queue_.size() < capacity_ + (kick_pending_ ? 1 : 0)) {
         queue_.push_back(e);
       } else {
         ++dropped_;
       }
-      return;
+      return false;
     }
     outstanding_ = true;
+    if (defer) {
+      kick_pending_ = true;
+      queue_.push_back(e);
+      return true;
+    }
   }
   // Outside the lock: the consumer may complete (and call Consumed) on
-  // another thread before deliver_ even returns.
-  deliver_(e, false);
+  // another thread before the delivery even returns.
+  Hand(e, false);
+  return false;
+}
+
+void WatchSubscription::Kick() {
+  PublishedEventPtr next;
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!kick_pending_) return;  // closed meanwhile
+    kick_pending_ = false;
+    next = std::move(queue_.front());
+    queue_.pop_front();
+    more = !queue_.empty();
+  }
+  Hand(next, more);
 }
 
 void WatchSubscription::Consumed() {
-  EventPtr next;
+  PublishedEventPtr next;
   bool more;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,14 +93,15 @@ void WatchSubscription::Consumed() {
     queue_.pop_front();
     more = !queue_.empty();
   }
-  deliver_(next, more);
+  Hand(next, more);
 }
 
 bool WatchSubscription::Close() {
-  std::deque<EventPtr> drop;  // freed outside the lock
+  std::deque<PublishedEventPtr> drop;  // freed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return false;
   closed_ = true;
+  kick_pending_ = false;
   drop.swap(queue_);
   return true;
 }
@@ -80,7 +118,7 @@ uint64_t WatchSubscription::dropped() const {
 
 size_t WatchSubscription::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return queue_.size() - (kick_pending_ ? 1 : 0);
 }
 
 bool WatchSubscription::closed() const {
@@ -90,9 +128,41 @@ bool WatchSubscription::closed() const {
 
 // ---- WatchHub ----------------------------------------------------------------
 
-WatchHub::WatchHub(Options options) : options_(options), subs_(std::make_shared<const SubList>()) {}
+WatchHub::WatchHub(Options options) : options_(options), subs_(std::make_shared<const SubList>()) {
+  if (options_.writer_thread) writer_ = std::thread([this] { WriterLoop(); });
+}
 
-WatchHub::~WatchHub() { DetachLogger(); }
+WatchHub::~WatchHub() {
+  DetachLogger();
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      stop_writer_ = true;
+    }
+    ready_cv_.notify_one();
+    // A delivery could drop the last reference to the hub on the writer
+    // thread itself; it cannot join itself.
+    if (writer_.get_id() == std::this_thread::get_id()) {
+      writer_.detach();
+    } else {
+      writer_.join();
+    }
+  }
+}
+
+void WatchHub::WriterLoop() {
+  std::vector<std::shared_ptr<WatchSubscription>> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(ready_mu_);
+      ready_cv_.wait(lock, [this] { return stop_writer_ || !ready_.empty(); });
+      if (stop_writer_) return;
+      batch.swap(ready_);
+    }
+    for (const auto& s : batch) s->Kick();
+    batch.clear();
+  }
+}
 
 std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -102,12 +172,24 @@ std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
 std::shared_ptr<WatchSubscription> WatchHub::Subscribe(const WatchFilter& filter,
                                                        WatchSubscription::Deliver deliver,
                                                        std::function<void()> on_close) {
-  std::shared_ptr<WatchSubscription> sub;
+  return Add(std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
+                                                 std::move(deliver)),
+             std::move(on_close));
+}
+
+std::shared_ptr<WatchSubscription> WatchHub::SubscribePublished(
+    const WatchFilter& filter, WatchSubscription::DeliverPublished deliver,
+    std::function<void()> on_close) {
+  return Add(std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
+                                                 std::move(deliver)),
+             std::move(on_close));
+}
+
+std::shared_ptr<WatchSubscription> WatchHub::Add(std::shared_ptr<WatchSubscription> sub,
+                                                 std::function<void()> on_close) {
   bool closed_now = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    sub = std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
-                                              std::move(deliver));
     if (closed_) {
       closed_now = true;
     } else {
@@ -218,22 +300,34 @@ void WatchHub::OnLogRecord(const LogRecord& r) {
 }
 
 void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
-                       const std::function<EventPtr()>& make) {
+                       const std::function<void(Event*)>& fill) {
   std::shared_ptr<const SubList> subs = Snapshot();
-  EventPtr ev;
+  PublishedEventPtr ev;
+  bool kicked = false;
   for (const auto& s : *subs) {
     const WatchFilter& f = s->filter();
     bool wants = (is_log && f.log && level >= f.log_level) || (is_backend && f.backend) ||
                  (is_frontend && f.frontend);
     if (!wants) continue;
-    if (!ev) ev = make();  // built once, only when someone wants it
-    s->Offer(ev);
+    if (!ev) {  // built once, only when someone wants it
+      auto e = std::make_shared<PublishedEvent>();
+      fill(&e->event);
+      bool own = false;
+      // Cannot fail for a message we just built (only on > 2 GiB).
+      (void)grpc::SerializationTraits<Event>::Serialize(e->event, &e->wire, &own);
+      ev = std::move(e);
+    }
+    if (s->Offer(ev, options_.writer_thread)) {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      ready_.push_back(s);
+      kicked = true;
+    }
   }
+  if (kicked) ready_cv_.notify_one();
 }
 
 void WatchHub::PublishLog(const LogRecord& record) {
-  Publish(record.level, true, false, false, [&record] {
-    auto e = std::make_shared<Event>();
+  Publish(record.level, true, false, false, [&record](Event* e) {
     LogEvent* le = e->mutable_log();
     le->set_at_unix_ns(record.at_unix_ns);
     le->set_level(LogLevelName(record.level));
@@ -243,13 +337,11 @@ void WatchHub::PublishLog(const LogRecord& record) {
       a->set_key(f.key);
       a->set_value(f.value);
     }
-    return e;
   });
 }
 
 void WatchHub::PublishBackendTransition(const std::string& backend, const Transition& t) {
-  Publish(LogLevel::kInfo, false, true, false, [&] {
-    auto e = std::make_shared<Event>();
+  Publish(LogLevel::kInfo, false, true, false, [&](Event* e) {
     BackendEvent* be = e->mutable_backend();
     be->set_backend_name(backend);
     TransitionRecord* tr = be->mutable_transition();
@@ -258,20 +350,17 @@ void WatchHub::PublishBackendTransition(const std::string& backend, const Transi
     tr->set_at_unix_ns(t.at_unix_ns);
     tr->set_code(t.code);
     tr->set_detail(t.detail);
-    return e;
   });
 }
 
 void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState from,
                                     FrontendState to, int64_t at_unix_ns) {
-  Publish(LogLevel::kInfo, false, false, true, [&] {
-    auto e = std::make_shared<Event>();
+  Publish(LogLevel::kInfo, false, false, true, [&](Event* e) {
     FrontendEvent* fe = e->mutable_frontend();
     fe->set_frontend_name(frontend);
     fe->set_from(FrontendStateName(from));
     fe->set_to(FrontendStateName(to));
     fe->set_at_unix_ns(at_unix_ns);
-    return e;
   });
 }
 

@@ -7,16 +7,22 @@
 // thread logs (under the logger's lock), checker events on the core loop,
 // subscribe/consume calls on gRPC threads. Locks are held only to move a
 // pointer in or out of a queue; the consumer's `deliver` callback always
-// runs outside the hub's locks.
+// runs outside the hub's locks: on the publishing thread, on the consumer's
+// thread (Consumed) or, with Options::writer_thread, on the hub's writer
+// thread.
 #pragma once
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,6 +50,15 @@ absl::StatusOr<WatchFilter> WatchFilterFromRequest(const WatchRequest& request);
 // receives them (no per-subscriber copy).
 using EventPtr = std::shared_ptr<const Event>;
 
+// An event as the hub publishes it: the message and its wire form, both
+// built once. A gRPC stream writes `wire` (copying a ByteBuffer only takes
+// references on its slices), so N subscribers cost one serialization, not N.
+struct PublishedEvent {
+  Event event;
+  grpc::ByteBuffer wire;  // `event` serialized
+};
+using PublishedEventPtr = std::shared_ptr<const PublishedEvent>;
+
 // One subscriber: its filter, its bounded queue and its counters.
 class WatchSubscription {
  public:
@@ -51,8 +66,11 @@ class WatchSubscription {
   // outstanding: the next one is handed over only after Consumed(). `more`
   // tells that further events are already queued (a writer may batch).
   using Deliver = std::function<void(EventPtr, bool more)>;
+  // The same, handing over the serialized form too (see PublishedEvent).
+  using DeliverPublished = std::function<void(const PublishedEventPtr&, bool more)>;
 
   WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity, Deliver deliver);
+  WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity, DeliverPublished deliver);
   WatchSubscription(const WatchSubscription&) = delete;
   WatchSubscription& operator=(const WatchSubscription&) = delete;
 
@@ -70,18 +88,25 @@ class WatchSubscription {
 
  private:
   friend class WatchHub;
-  // Queues or hands over one event; drops (and counts) it when full.
-  void Offer(const EventPtr& e);
+  // Queues or hands over one event; drops (and counts) it when full. With
+  // `defer`, an idle subscriber's event is queued instead of handed over,
+  // and true returned: the caller must Kick() the subscription later.
+  bool Offer(const PublishedEventPtr& e, bool defer);
+  // Hands over the next queued event (after a deferred Offer).
+  void Kick();
+  void Hand(const PublishedEventPtr& e, bool more);
   // No more events; frees the queue. Returns false if it was already closed.
   bool Close();
 
   const uint64_t id_;
   const WatchFilter filter_;
   const size_t capacity_;
-  const Deliver deliver_;
+  const Deliver deliver_;  // exactly one of these two is set
+  const DeliverPublished deliver_published_;
   mutable std::mutex mu_;
-  std::deque<EventPtr> queue_;
+  std::deque<PublishedEventPtr> queue_;
   bool outstanding_ = false;
+  bool kick_pending_ = false;  // the outstanding event is still at the queue's front
   bool closed_ = false;
   uint64_t delivered_ = 0;
   uint64_t dropped_ = 0;
@@ -91,6 +116,14 @@ class WatchHub {
  public:
   struct Options {
     size_t queue_capacity = 1024;  // events per subscriber, beyond the outstanding one
+    // Start writing to an idle subscriber on the hub's own writer thread
+    // instead of on the publishing thread. Handing an event over to a gRPC
+    // stream costs microseconds (the write, often a flush to the socket);
+    // with N subscribers keeping up, every event would cost the publisher
+    // (the daemon's core loop) N of them. The writer thread also finds
+    // events that arrived meanwhile and writes them as one burst (one
+    // flush). Off: handed over synchronously inside Publish*.
+    bool writer_thread = false;
   };
   struct SubscriberStats {
     uint64_t id = 0;
@@ -111,6 +144,10 @@ class WatchHub {
   std::shared_ptr<WatchSubscription> Subscribe(const WatchFilter& filter,
                                                WatchSubscription::Deliver deliver,
                                                std::function<void()> on_close = nullptr);
+  // The same for a consumer that writes the serialized form (a gRPC stream).
+  std::shared_ptr<WatchSubscription> SubscribePublished(const WatchFilter& filter,
+                                                        WatchSubscription::DeliverPublished deliver,
+                                                        std::function<void()> on_close = nullptr);
   // Removes a subscriber (idempotent); its queued events are freed.
   void Unsubscribe(const std::shared_ptr<WatchSubscription>& sub);
   // Closes every subscription (shutdown): each one's on_close runs.
@@ -140,18 +177,30 @@ class WatchHub {
  private:
   using SubList = std::vector<std::shared_ptr<WatchSubscription>>;
   std::shared_ptr<const SubList> Snapshot() const;
+  std::shared_ptr<WatchSubscription> Add(std::shared_ptr<WatchSubscription> sub,
+                                         std::function<void()> on_close);
+  void WriterLoop();
+  // Offers the event that `fill` builds to every subscriber that wants it;
+  // built (and serialized) once, and only if someone wants it.
   void Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
-               const std::function<EventPtr()>& make);
+               const std::function<void(Event*)>& fill);
   void UpdateLogSink();
   void OnLogRecord(const LogRecord& r);
 
   const Options options_;
+  std::atomic<uint64_t> next_id_{1};
   mutable std::mutex mu_;  // guards subs_ (copy-on-write), on_close_, closed_, counters
   std::shared_ptr<const SubList> subs_;
   std::vector<std::pair<uint64_t, std::function<void()>>> on_close_;
   bool closed_ = false;
-  uint64_t next_id_ = 1;
   uint64_t departed_dropped_ = 0;
+
+  // The writer thread (Options::writer_thread): subscriptions to Kick().
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::vector<std::shared_ptr<WatchSubscription>> ready_;
+  bool stop_writer_ = false;
+  std::thread writer_;
 
   // Logger sink management; never taken under the logger's lock.
   std::mutex sink_mu_;

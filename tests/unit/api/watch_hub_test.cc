@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -194,6 +196,61 @@ TEST(WatchHubTest, StalledSubscriberDropsAndCountsWithoutHurtingOthers) {
   hub.PublishBackendTransition("late", T(BackendState::kDown, BackendState::kUp));
   EXPECT_EQ(stalled.events().size(), 17u);  // unsubscribed: nothing more
   EXPECT_EQ(live.events().size(), static_cast<size_t>(kEvents + 1));
+}
+
+// With the writer thread, an idle subscriber's first event is handed over
+// there, not inside Publish; queues, drops and order stay the same.
+TEST(WatchHubTest, WriterThreadDeliversInOrderAndStillBoundsQueues) {
+  WatchHub hub(WatchHub::Options{.queue_capacity = 16, .writer_thread = true});
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::thread::id> threads;
+  std::vector<std::string> names;
+  std::shared_ptr<WatchSubscription> live;
+  live = hub.Subscribe(WatchFilter{}, [&](EventPtr e, bool) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      threads.push_back(std::this_thread::get_id());
+      names.push_back(e->backend().backend_name());
+    }
+    live->Consumed();
+    cv.notify_all();  // after Consumed: the waiter reads delivered()
+  });
+  Consumer stalled(/*stalled=*/true);
+  auto s = stalled.Attach(hub, WatchFilter{});
+
+  const int kEvents = 200;
+  for (int i = 0; i < kEvents; ++i) {
+    hub.PublishBackendTransition("b" + std::to_string(i),
+                                 T(BackendState::kUp, BackendState::kDown));
+    ASSERT_LE(s->queued(), 16u);
+  }
+  // The publisher may outrun the writer thread's first wake-up, so even the
+  // consuming subscriber can drop part of a burst larger than its queue;
+  // every event is accounted for and what arrives is in order.
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] {
+    return live->delivered() + live->dropped() == static_cast<uint64_t>(kEvents);
+  }));
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names[0], "b0");
+  for (size_t i = 1; i < names.size(); ++i) {
+    EXPECT_LT(std::stoi(names[i - 1].substr(1)), std::stoi(names[i].substr(1)));
+  }
+  EXPECT_EQ(names.size(), live->delivered());
+  EXPECT_NE(threads[0], std::this_thread::get_id());  // not on the publisher
+  lock.unlock();
+
+  // The stalled one got its first event (from the writer thread), keeps 16
+  // and drops the rest.
+  for (int i = 0; i < 1000 && stalled.events().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(stalled.events().size(), 1u);
+  EXPECT_EQ(s->queued(), 16u);
+  EXPECT_EQ(s->dropped(), static_cast<uint64_t>(kEvents - 17));
+  hub.Unsubscribe(s);
+  hub.Unsubscribe(live);
 }
 
 TEST(WatchHubTest, CloseAllClosesEveryStreamAndLaterSubscriptions) {
