@@ -70,9 +70,9 @@ FastProbes::~FastProbes() {
   // Only reached with probes in flight when the io_context went away first
   // (its pending handlers held the last references): nobody is left to
   // take their results.
-  for (Probe* p : heap_) {
-    ::close(p->fd);
-    delete p;
+  for (const HeapEntry& e : heap_) {
+    ::close(e.probe->fd);
+    delete e.probe;
   }
   heap_.clear();
 }
@@ -269,7 +269,7 @@ void FastProbes::Finish(Probe* p, ProbeResult result) {
 
 void FastProbes::ArmTimer() {
   if (heap_.empty()) return;
-  const Clock::time_point next = heap_[0]->deadline;
+  const Clock::time_point next = heap_[0].deadline;
   // A pending expiry at or before the earliest deadline will do: it finds
   // nothing due or something due, and re-arms for what is left. Probes
   // usually end long before their deadline, so this keeps the timer still
@@ -288,8 +288,8 @@ void FastProbes::ArmTimer() {
 
 void FastProbes::OnTimer() {
   const Clock::time_point now = Clock::now();
-  while (!heap_.empty() && heap_[0]->deadline <= now) {
-    Probe* p = heap_[0];
+  while (!heap_.empty() && heap_[0].deadline <= now) {
+    Probe* p = heap_[0].probe;
     const char* code = p->phase == Probe::Phase::kConnecting ? "L4TOUT" : "L7TOUT";
     Finish(p, Result(false, code, TimeoutText(p->timeout)));
   }
@@ -298,7 +298,7 @@ void FastProbes::OnTimer() {
 
 void FastProbes::HeapPush(Probe* p) {
   p->heap_index = heap_.size();
-  heap_.push_back(p);
+  heap_.push_back({p->deadline, p});
   SiftUp(p->heap_index);
 }
 
@@ -315,14 +315,14 @@ void FastProbes::HeapRemove(Probe* p) {
 
 void FastProbes::HeapSwap(size_t a, size_t b) {
   std::swap(heap_[a], heap_[b]);
-  heap_[a]->heap_index = a;
-  heap_[b]->heap_index = b;
+  heap_[a].probe->heap_index = a;
+  heap_[b].probe->heap_index = b;
 }
 
 void FastProbes::SiftUp(size_t i) {
   while (i > 0) {
     const size_t parent = (i - 1) / 2;
-    if (!(heap_[i]->deadline < heap_[parent]->deadline)) break;
+    if (!(heap_[i].deadline < heap_[parent].deadline)) break;
     HeapSwap(i, parent);
     i = parent;
   }
@@ -334,8 +334,8 @@ void FastProbes::SiftDown(size_t i) {
     size_t smallest = i;
     const size_t l = 2 * i + 1;
     const size_t r = l + 1;
-    if (l < n && heap_[l]->deadline < heap_[smallest]->deadline) smallest = l;
-    if (r < n && heap_[r]->deadline < heap_[smallest]->deadline) smallest = r;
+    if (l < n && heap_[l].deadline < heap_[smallest].deadline) smallest = l;
+    if (r < n && heap_[r].deadline < heap_[smallest].deadline) smallest = r;
     if (smallest == i) break;
     HeapSwap(i, smallest);
     i = smallest;

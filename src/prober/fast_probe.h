@@ -113,8 +113,14 @@ class FastProbes : public std::enable_shared_from_this<FastProbes> {
   uint64_t timer_generation_ = 0;  // tells a superseded expiry from the current one
   Clock::time_point timer_expiry_{};
   bool shut_down_ = false;
-  std::vector<Probe*> heap_;    // owns the probes in flight
-  std::array<char, 4096> buf_;  // receive buffer, shared: one probe reads at a time
+  // The deadline is kept beside the pointer so that sifting compares
+  // without touching the probes themselves.
+  struct HeapEntry {
+    Clock::time_point deadline;
+    Probe* probe;  // owned
+  };
+  std::vector<HeapEntry> heap_;  // the probes in flight
+  std::array<char, 4096> buf_;   // receive buffer, shared: one probe reads at a time
 };
 
 }  // namespace maglev
