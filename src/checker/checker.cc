@@ -12,7 +12,9 @@ namespace maglev {
 // One probe session per backend. Owns the state machine and the probe timer.
 // Kept small: 10,000 of these must fit in a few KiB each. `backend` and `hc`
 // point into the current config (re-pointed on every reload).
-struct Checker::Session {
+// Shared with the probe callbacks by weak reference (weak_from_this, not a
+// lookup by name: at thousands of probes a second the map walk shows up).
+struct Checker::Session : std::enable_shared_from_this<Checker::Session> {
   std::string name;
   const Backend* backend;
   const HealthCheck* hc;  // nullptr: no health check, assumed up
@@ -172,7 +174,7 @@ void Checker::StartProbe(Session& s) {
   s.in_flight = true;
   s.probe_started = dispatcher_.Now();
   uint64_t gen = s.generation;
-  std::weak_ptr<Session> weak = sessions_.at(s.name);
+  std::weak_ptr<Session> weak = s.weak_from_this();
   runner_.Run(MakeSpec(*s.backend, *s.hc, config_->healthchecker.netns),
               [this, weak, gen](ProbeResult r) {
                 // The session may have been removed or restarted meanwhile.

@@ -11,27 +11,56 @@
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <unordered_map>
 #include <utility>
 
+#include "prober/fast_probe.h"
 #include "prober/http_response.h"
 #include "prober/icmp_pinger.h"
 #include "prober/netns.h"
+#include "prober/probe_util.h"
 
 namespace maglev {
 
 std::string UserAgent() { return "maglevd/" MAGLEV_VERSION; }
 
+namespace prober_internal {
+
+std::optional<ProbeResult> HttpVerdict(const HttpResponseReader& reader, int code_min, int code_max,
+                                       const RE2* re) {
+  if (reader.head_done()) {
+    const int status = reader.status();
+    if (status < code_min || status > code_max) {
+      return Result(false, "L7STS", "HTTP " + std::to_string(status));
+    }
+  }
+  if (reader.state() == HttpResponseReader::State::kError) {
+    return Result(false, "L7RSP", reader.error());
+  }
+  if (reader.state() != HttpResponseReader::State::kDone) return std::nullopt;
+  if (re != nullptr && !RE2::PartialMatch(reader.body(), *re)) {
+    return Result(false, "L7RSP", "body does not match \"" + re->pattern() + "\"");
+  }
+  return Result(true, "L7OK", "HTTP " + std::to_string(reader.status()));
+}
+
+}  // namespace prober_internal
+
 namespace {
 
+using prober_internal::ErrnoText;
+using prober_internal::HttpVerdict;
+using prober_internal::Result;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using TlsStream = asio::ssl::stream<tcp::socket&>;
@@ -39,16 +68,8 @@ using TlsStream = asio::ssl::stream<tcp::socket&>;
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxCachedRegexps = 256;
 
-ProbeResult Result(bool ok, const char* code, std::string detail) {
-  ProbeResult r;
-  r.ok = ok;
-  r.code = code;
-  r.detail = std::move(detail);
-  return r;
-}
-
 std::string TimeoutText(const ProbeSpec& spec) {
-  return "timeout after " + FormatDuration(spec.timeout);
+  return prober_internal::TimeoutText(spec.timeout);
 }
 
 std::string ErrorText(const std::error_code& ec) { return LowerFirst(ec.message()); }
@@ -194,18 +215,61 @@ class ProberCore {
     return re;
   }
 
-  void Shutdown() { icmp_.Shutdown(); }
+  // The raw-socket engine for plain tcp and http probes, made on first use;
+  // null if it cannot be made (those probes then take the asio path).
+  FastProbes* Fast() {
+    if (!fast_ && !fast_failed_) {
+      fast_ = FastProbes::Create(io_);
+      fast_failed_ = fast_ == nullptr;
+    }
+    return fast_.get();
+  }
+
+  size_t FastInFlight() const { return fast_ ? fast_->InFlight() : 0; }
+
+  void Shutdown() {
+    icmp_.Shutdown();
+    if (fast_) fast_->Shutdown();
+  }
 
  private:
   asio::io_context& io_;
   NetnsSockets netns_;
   IcmpPinger icmp_;
+  // Shared with its pending handlers: probes in flight outlive the Prober.
+  std::shared_ptr<FastProbes> fast_;
+  bool fast_failed_ = false;
   std::unique_ptr<asio::ssl::context> verify_ctx_;
   std::unique_ptr<asio::ssl::context> insecure_ctx_;
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexps_;
 };
 
 namespace {
+
+// A non-blocking TCP socket for a probe of `spec`, created in spec.netns and
+// bound to spec.source; -1 with the L4CON detail in *error on failure.
+int OpenProbeSocket(ProberCore& core, const ProbeSpec& spec, std::string* error) {
+  const bool v6 = spec.address.is_v6();
+  auto fd = core.netns().Socket(spec.netns, v6 ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  if (!fd.ok()) {
+    *error = std::string(fd.status().message());
+    return -1;
+  }
+  if (spec.source) {
+    // Let connect() pick the port per destination, so that many probes from
+    // one source address do not exhaust the ephemeral ports.
+    int one = 1;
+    ::setsockopt(*fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_storage ss;
+    const socklen_t len = spec.source->ToSockaddr(0, &ss);
+    if (::bind(*fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+      *error = "bind " + spec.source->ToString() + ": " + ErrnoText(errno);
+      ::close(*fd);
+      return -1;
+    }
+  }
+  return *fd;
+}
 
 // The TLS handshake of one probe; nullopt on success, else the L6 result.
 asio::awaitable<std::optional<ProbeResult>> Handshake(TlsStream& stream, Conn& conn,
@@ -261,7 +325,6 @@ asio::awaitable<ProbeResult> HttpExchange(Stream& stream, Conn& conn, const Prob
 
   HttpResponseReader reader(re != nullptr);
   std::array<char, kReadChunk> buf;
-  bool status_checked = false;
   while (true) {
     const size_t want = std::min(buf.size(), reader.WantBytes());
     const size_t n = co_await stream.async_read_some(asio::buffer(buf.data(), want),
@@ -272,23 +335,11 @@ asio::awaitable<ProbeResult> HttpExchange(Stream& stream, Conn& conn, const Prob
       if (!IsEof(ec)) co_return Result(false, "L7RSP", "receive: " + ErrorText(ec));
       reader.FeedEof();
     }
-    if (reader.head_done() && !status_checked) {
-      status_checked = true;
-      const int status = reader.status();
-      if (status < spec.http.response_code_min || status > spec.http.response_code_max) {
-        co_return Result(false, "L7STS", "HTTP " + std::to_string(status));
-      }
+    if (auto verdict =
+            HttpVerdict(reader, spec.http.response_code_min, spec.http.response_code_max, re)) {
+      co_return std::move(*verdict);
     }
-    if (reader.state() == HttpResponseReader::State::kError) {
-      co_return Result(false, "L7RSP", reader.error());
-    }
-    if (reader.state() == HttpResponseReader::State::kDone) break;
   }
-  std::string status_text = "HTTP " + std::to_string(reader.status());
-  if (re != nullptr && !RE2::PartialMatch(reader.body(), *re)) {
-    co_return Result(false, "L7RSP", "body does not match \"" + spec.http.response_regexp + "\"");
-  }
-  co_return Result(true, "L7OK", std::move(status_text));
 }
 
 std::string BuildRequest(const ProbeSpec& spec, bool https) {
@@ -355,25 +406,15 @@ asio::awaitable<ProbeResult> StreamProbe(std::shared_ptr<ProberCore> core, const
     if (tls_ctx == nullptr) co_return Result(false, "L6RSP", error);
   }
 
-  const bool v6 = spec.address.is_v6();
-  auto fd = core->netns().Socket(spec.netns, v6 ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  if (!fd.ok()) co_return Result(false, "L4CON", std::string(fd.status().message()));
+  std::string error;
+  const int fd = OpenProbeSocket(*core, spec, &error);
+  if (fd < 0) co_return Result(false, "L4CON", std::move(error));
   auto conn = std::make_shared<Conn>(core->io());
   std::error_code ec;
-  conn->sock.assign(v6 ? tcp::v6() : tcp::v4(), *fd, ec);
+  conn->sock.assign(spec.address.is_v6() ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
-    ::close(*fd);
+    ::close(fd);
     co_return Result(false, "L4CON", "socket: " + ErrorText(ec));
-  }
-  if (spec.source) {
-    // Let connect() pick the port per destination, so that many probes from
-    // one source address do not exhaust the ephemeral ports.
-    int one = 1;
-    ::setsockopt(*fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-    conn->sock.bind(tcp::endpoint(ToAsio(*spec.source), 0), ec);
-    if (ec) {
-      co_return Result(false, "L4CON", "bind " + spec.source->ToString() + ": " + ErrorText(ec));
-    }
   }
   Conn::Arm(conn, deadline);
 
@@ -435,6 +476,49 @@ asio::awaitable<ProbeResult> RunProbe(std::shared_ptr<ProberCore> core, ProbeSpe
   co_return result;
 }
 
+// Plain tcp and http: the raw-socket fast path (fast_probe.h), which ends
+// with exactly the results StreamProbe gives. Failures before the connection
+// attempt are posted, so `done` never runs inside Prober::Run.
+void StartFastProbe(ProberCore& core, FastProbes& fast, const ProbeSpec& spec,
+                    std::function<void(ProbeResult)> done) {
+  FastProbeRequest req;
+  req.start = Clock::now();
+  req.timeout = spec.timeout;
+  auto fail = [&](const char* code, std::string detail) {
+    ProbeResult r = Result(false, code, std::move(detail));
+    r.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - req.start);
+    asio::post(core.io(),
+               [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  if (spec.type == CheckType::kHttp) {
+    if (HasControlOrSpace(spec.http.path) || HasControlOrSpace(spec.http.host)) {
+      return fail("L7RSP", "invalid characters in http path or host");
+    }
+    req.http = true;
+    req.request = BuildRequest(spec, false);
+    req.code_min = spec.http.response_code_min;
+    req.code_max = spec.http.response_code_max;
+    if (!spec.http.response_regexp.empty()) {
+      std::string error;
+      req.re = core.Regexp(spec.http.response_regexp, &error);
+      if (!req.re) return fail("L7RSP", "invalid response-regexp: " + error);
+    }
+  }
+  std::string error;
+  req.fd = OpenProbeSocket(core, spec, &error);
+  if (req.fd < 0) return fail("L4CON", std::move(error));
+  // Health-check connections end with a reset (see AbortiveClose); set now,
+  // so that the close is the probe's last system call.
+  const linger abortive{1, 0};
+  ::setsockopt(req.fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  req.peer_len = spec.address.ToSockaddr(spec.port, &req.peer);
+  fast.Start(std::move(req), std::move(done));
+}
+
+bool UsesFastPath(const ProbeSpec& spec) {
+  return spec.type == CheckType::kHttp || (spec.type == CheckType::kTcp && !spec.tcp.ssl);
+}
+
 }  // namespace
 
 struct Prober::Impl {
@@ -448,11 +532,19 @@ Prober::Prober(asio::io_context& io) : impl_(std::make_unique<Impl>()) {
 Prober::~Prober() { impl_->core->Shutdown(); }
 
 void Prober::Run(const ProbeSpec& spec, std::function<void(ProbeResult)> done) {
+  if (UsesFastPath(spec)) {
+    if (FastProbes* fast = impl_->core->Fast()) {
+      StartFastProbe(*impl_->core, *fast, spec, std::move(done));
+      return;
+    }
+  }
   asio::co_spawn(impl_->core->io(), RunProbe(impl_->core, spec),
                  [done = std::move(done)](std::exception_ptr, ProbeResult result) {
                    if (done) done(std::move(result));
                  });
 }
+
+size_t Prober::FastProbesInFlight() const { return impl_->core->FastInFlight(); }
 
 asio::awaitable<ProbeResult> Prober::Probe(ProbeSpec spec) {
   return RunProbe(impl_->core, std::move(spec));

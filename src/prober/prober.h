@@ -1,5 +1,6 @@
-// Probers: one health probe of one backend (icmp, tcp, tcp+tls, http, https)
-// as an asio C++20 coroutine. Everything here runs on the core loop's
+// Probers: one health probe of one backend (icmp, tcp, tcp+tls, http, https),
+// as an asio C++20 coroutine or, for plain tcp and http, as a small state
+// machine on raw sockets (fast_probe.h). Everything here runs on the core loop's
 // io_context thread; a probe never blocks the thread and never outlives its
 // timeout (one deadline covers resolve-free connect, TLS handshake, request
 // and response). Probe outcomes are data (ProbeResult), never errors.
@@ -63,6 +64,12 @@ class Prober : public ProbeRunner {
   // The coroutine itself. Never throws; always completes within spec.timeout
   // (plus scheduling slack).
   asio::awaitable<ProbeResult> Probe(ProbeSpec spec);
+
+  // Plain tcp and http probes started by Run() go through a raw-socket fast
+  // path (prober/fast_probe.h); the awaitable Probe() and every other type
+  // use asio sockets. This counts the fast-path probes in flight, for tests
+  // and diagnostics.
+  size_t FastProbesInFlight() const;
 
  private:
   struct Impl;
