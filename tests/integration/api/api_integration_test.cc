@@ -115,10 +115,16 @@ struct Result {
 Result RunProgram(std::vector<std::string> args, const std::map<std::string, std::string>& env = {},
                   std::chrono::seconds timeout = std::chrono::seconds(30),
                   const std::string& stdin_text = "") {
+  // Close-on-exec: tests run programs from two threads at once (a watcher
+  // and its trigger), and a child forked by one thread must not inherit the
+  // other's pipe ends. An inherited write end keeps the other's reader from
+  // seeing EOF until this child exits (a `watch` that runs for 30 s held a
+  // `set backend` call that long). dup2 in the child clears the flag on
+  // its own stdio.
   int out_pipe[2], err_pipe[2], in_pipe[2];
-  EXPECT_EQ(pipe(out_pipe), 0);
-  EXPECT_EQ(pipe(err_pipe), 0);
-  EXPECT_EQ(pipe(in_pipe), 0);
+  EXPECT_EQ(pipe2(out_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(pipe2(in_pipe, O_CLOEXEC), 0);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out_pipe[1], 1);
@@ -382,21 +388,26 @@ TEST_F(MaglevdTest, FailoverBetweenPools) {
 TEST_F(MaglevdTest, WatchEventsOneShot) {
   // The watcher runs in the background. Whether it has subscribed yet is
   // not observable from here, so the trigger repeats (bounded) until the
-  // watcher got its event and ended.
+  // watcher got its events and ended. Other backends' first probes may
+  // land in the stream too (a slow sanitizer build starts late), so it
+  // takes several events, and ours must be among them.
   Result watch;
   std::atomic<bool> finished{false};
   std::thread watcher([&] {
-    watch = Cli("watch events num 1 backend");
+    watch = Cli("watch events num 6 backend");
     finished = true;
   });
   for (int i = 0; i < 200 && !finished; ++i) {
     Result r = Cli("set backend static-fallback pause");
     EXPECT_EQ(r.status, 0) << r.err;
-    Cli("set backend static-fallback resume");
+    r = Cli("set backend static-fallback resume");
+    EXPECT_EQ(r.status, 0) << r.err;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   watcher.join();
-  EXPECT_EQ(watch.status, 0) << watch.err;
+  EXPECT_EQ(watch.status, 0) << watch.err << "\n"
+                             << watch.out << "\nmaglevd log:\n"
+                             << Slurp(dir_ + "/maglevd.log");
   EXPECT_NE(watch.out.find(" backend static-fallback "), std::string::npos) << watch.out;
 }
 
