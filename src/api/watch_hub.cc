@@ -22,21 +22,10 @@ absl::StatusOr<WatchFilter> WatchFilterFromRequest(const WatchRequest& request) 
 // ---- WatchSubscription -------------------------------------------------------
 
 WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
-                                     Deliver deliver)
+                                     DeliverPublished deliver)
     : id_(id), filter_(filter), capacity_(capacity), deliver_(std::move(deliver)) {}
 
-WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
-                                     DeliverPublished deliver)
-    : id_(id), filter_(filter), capacity_(capacity), deliver_published_(std::move(deliver)) {}
-
-void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) {
-  if (deliver_published_) {
-    deliver_published_(e, more);
-  } else {
-    // Shares the published event's ownership; no copy.
-    deliver_(EventPtr(e, &e->event), more);
-  }
-}
+void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) { deliver_(e, more); }
 
 bool WatchSubscription::Offer(const PublishedEventPtr& e, bool defer) {
   {
@@ -172,9 +161,13 @@ std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
 std::shared_ptr<WatchSubscription> WatchHub::Subscribe(const WatchFilter& filter,
                                                        WatchSubscription::Deliver deliver,
                                                        std::function<void()> on_close) {
-  return Add(std::make_shared<WatchSubscription>(next_id_++, filter, options_.queue_capacity,
-                                                 std::move(deliver)),
-             std::move(on_close));
+  // Shares the published event's ownership; no copy.
+  return SubscribePublished(
+      filter,
+      [deliver = std::move(deliver)](const PublishedEventPtr& e, bool more) {
+        deliver(EventPtr(e, &e->event), more);
+      },
+      std::move(on_close));
 }
 
 std::shared_ptr<WatchSubscription> WatchHub::SubscribePublished(

@@ -69,7 +69,6 @@ class WatchSubscription {
   // The same, handing over the serialized form too (see PublishedEvent).
   using DeliverPublished = std::function<void(const PublishedEventPtr&, bool more)>;
 
-  WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity, Deliver deliver);
   WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity, DeliverPublished deliver);
   WatchSubscription(const WatchSubscription&) = delete;
   WatchSubscription& operator=(const WatchSubscription&) = delete;
@@ -101,8 +100,7 @@ class WatchSubscription {
   const uint64_t id_;
   const WatchFilter filter_;
   const size_t capacity_;
-  const Deliver deliver_;  // exactly one of these two is set
-  const DeliverPublished deliver_published_;
+  const DeliverPublished deliver_;  // Subscribe() adapts a plain Deliver to this
   mutable std::mutex mu_;
   std::deque<PublishedEventPtr> queue_;
   bool outstanding_ = false;

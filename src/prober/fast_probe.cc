@@ -18,6 +18,7 @@ namespace maglev {
 
 using prober_internal::ErrnoText;
 using prober_internal::HttpVerdict;
+using prober_internal::PostEarlyResult;
 using prober_internal::Result;
 using prober_internal::TimeoutText;
 
@@ -79,9 +80,7 @@ FastProbes::~FastProbes() {
 
 void FastProbes::Start(FastProbeRequest req, Done done) {
   const auto post_failure = [&](std::string detail) {
-    ProbeResult r = Result(false, "L4CON", std::move(detail));
-    r.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - req.start);
-    asio::post(io_, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    PostEarlyResult(io_, std::move(done), Result(false, "L4CON", std::move(detail)), req.start);
   };
   // Non-blocking: EINPROGRESS is the normal answer. EINTR leaves the
   // connection going on asynchronously, like EINPROGRESS (POSIX).

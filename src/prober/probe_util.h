@@ -4,7 +4,11 @@
 // strings. Internal to src/prober.
 #pragma once
 
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +38,15 @@ inline std::string TimeoutText(Duration timeout) {
 // "Connection refused": the same text asio's error_code::message() gives for
 // a system error, lower-cased like every detail string.
 inline std::string ErrnoText(int err) { return LowerFirst(std::strerror(err)); }
+
+// Delivers the result of a probe that ended before its I/O started (bad
+// parameters, no socket): posted, so `done` never runs inside the call that
+// started the probe.
+inline void PostEarlyResult(asio::io_context& io, std::function<void(ProbeResult)> done,
+                            ProbeResult r, std::chrono::steady_clock::time_point start) {
+  r.elapsed = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
+  asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
 
 // Where an HTTP response read so far stands: nullopt while the reader wants
 // more bytes, else the verdict (L7STS for a status outside [code_min,

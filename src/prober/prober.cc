@@ -486,10 +486,8 @@ void StartFastProbe(ProberCore& core, FastProbes& fast, const ProbeSpec& spec,
   req.start = Clock::now();
   req.timeout = spec.timeout;
   auto fail = [&](const char* code, std::string detail) {
-    ProbeResult r = Result(false, code, std::move(detail));
-    r.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - req.start);
-    asio::post(core.io(),
-               [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    prober_internal::PostEarlyResult(core.io(), std::move(done),
+                                     Result(false, code, std::move(detail)), req.start);
   };
   if (spec.type == CheckType::kHttp) {
     if (HasControlOrSpace(spec.http.path) || HasControlOrSpace(spec.http.host)) {
