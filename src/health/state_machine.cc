@@ -54,11 +54,19 @@ Transition HealthStateMachine::Start(int64_t now_ns) {
 std::optional<Transition> HealthStateMachine::Record(bool pass, std::string_view code,
                                                      std::string_view detail, int64_t now_ns) {
   if (!probing()) return std::nullopt;
+  // HAProxy's counter with its hysteresis (src/check.c): a pass that reaches
+  // `rise` jumps to the maximum (fully up), a failure that drops below `rise`
+  // falls to 0 (fully down). So a backend that has just come up still needs
+  // `fall` failures to go down, one that is recovering starts over after any
+  // failure, and an oscillating backend keeps its state. From `unknown`
+  // (counter rise-1) the first probe decides: a pass is fully up, a failure
+  // fully down.
   if (pass) {
     counter_ = std::min(counter_ + 1, max_counter());
+    if (counter_ >= rise_) counter_ = max_counter();
   } else {
-    // From `unknown` (counter rise-1) any failure lands below rise: down at once.
     counter_ = std::max(counter_ - 1, 0);
+    if (counter_ < rise_) counter_ = 0;
   }
   BackendState next = counter_ >= rise_ ? BackendState::kUp : BackendState::kDown;
   if (next == state_) return std::nullopt;

@@ -51,33 +51,40 @@ TEST_P(Sequences, Table) {
   EXPECT_EQ(counters, c.counters) << c.seq;
 }
 
-INSTANTIATE_TEST_SUITE_P(StateMachine, Sequences,
-                         ::testing::Values(
-                             // Expedited resolution from unknown: one pass is up...
-                             SeqCase{2, 3, "+", "U", "2"},
-                             // ...and any failure is down at once, counter 0.
-                             SeqCase{2, 3, "-", "D", "0"},
-                             // Fully down needs `rise` passes to come up.
-                             SeqCase{2, 3, "-++", "DDU", "012"},
-                             // Just up from unknown (counter == rise) is not yet fully up: one
-                             // failure takes the counter below rise.
-                             SeqCase{2, 3, "+-", "UD", "21"},
-                             // Fully up (counter at rise+fall-1 = 4) takes `fall` = 3 failures.
-                             SeqCase{2, 3, "+++---", "UUUUUD", "234321"},
-                             // Counter is capped at rise+fall-1 and floored at 0.
-                             SeqCase{2, 3, "++++++", "UUUUUU", "234444"},
-                             SeqCase{2, 3, "------", "DDDDDD", "000000"},
-                             // An oscillating backend does not bounce once fully up.
-                             SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "234343434"},
-                             // ...nor once fully down.
-                             SeqCase{2, 3, "-+-+-+", "DDDDDD", "010101"},
-                             // rise=1, fall=1: every probe decides.
-                             SeqCase{1, 1, "+-+-", "UDUD", "1010"},
-                             // rise=3: unknown at counter 2, one pass => 3 => up.
-                             SeqCase{3, 1, "+-", "UD", "32"}, SeqCase{3, 1, "-+++", "DDUU", "1233"},
-                             // A failure from unknown is down at once, whatever rise is; the
-                             // counter keeps its value (rise-2), so fewer passes bring it back.
-                             SeqCase{4, 2, "-", "D", "2"}, SeqCase{4, 2, "-++", "DDU", "234"}));
+INSTANTIATE_TEST_SUITE_P(
+    StateMachine, Sequences,
+    ::testing::Values(
+        // Expedited resolution from unknown: one pass is fully up...
+        SeqCase{2, 3, "+", "U", "4"},
+        // ...and any failure is fully down at once, counter 0.
+        SeqCase{2, 3, "-", "D", "0"},
+        // Fully down needs `rise` passes to come up; reaching rise jumps to the maximum.
+        SeqCase{2, 3, "-++", "DDU", "014"},
+        // Just up from unknown is fully up: one failure does not take it down.
+        SeqCase{2, 3, "+-", "UU", "43"},
+        // An up backend always takes `fall` = 3 consecutive failures.
+        SeqCase{2, 3, "+---", "UUUD", "4320"},
+        SeqCase{2, 3, "+++---", "UUUUUD", "444320"},
+        // A pass while degraded restores the maximum: failures must be consecutive.
+        SeqCase{2, 3, "+--+--+---", "UUUUUUUUUD", "4324324320"},
+        // Counter is capped at rise+fall-1 and floored at 0.
+        SeqCase{2, 3, "++++++", "UUUUUU", "444444"},
+        SeqCase{2, 3, "------", "DDDDDD", "000000"},
+        // An oscillating backend does not bounce while up...
+        SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "444343434"},
+        // ...nor while down: a failure while recovering starts the count over.
+        SeqCase{2, 3, "-+-+-+", "DDDDDD", "010101"},
+        SeqCase{3, 2, "-++-++-+++", "DDDDDDDDDU", "0120120124"},
+        // A single failure right after recovery does not take it down again.
+        SeqCase{2, 3, "-++-++", "DDUUUU", "014344"},
+        // rise=1, fall=1: every probe decides.
+        SeqCase{1, 1, "+-+-", "UDUD", "1010"},
+        // rise=1: unknown at counter 0; fall=3: three failures once up.
+        SeqCase{1, 3, "+-+--+---", "UUUUUUUUD", "323213210"},
+        // rise=3: unknown at counter 2, one pass => fully up (3+1-1 = 3).
+        SeqCase{3, 1, "+-", "UD", "30"}, SeqCase{3, 1, "-+++", "DDDU", "0123"},
+        // A failure from unknown is fully down, whatever rise is.
+        SeqCase{4, 2, "-", "D", "0"}, SeqCase{4, 2, "-++++", "DDDDU", "01235"}));
 
 TEST(StateMachine, IntervalSelection) {
   const Duration iv = seconds(2), fast = milliseconds(500), down = seconds(10);
@@ -91,13 +98,17 @@ TEST(StateMachine, IntervalSelection) {
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, down
   sm.Record(true, "L4OK", "", 3);
   EXPECT_EQ(sm.state(), BackendState::kUp);
-  EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // up, not fully
-  sm.Record(true, "L4OK", "", 4);
-  sm.Record(true, "L4OK", "", 5);
-  EXPECT_EQ(sm.counter(), 4);
+  EXPECT_EQ(sm.counter(), 4);                      // reaching rise jumps to the maximum
   EXPECT_EQ(sm.NextInterval(iv, fast, down), iv);  // fully up
-  sm.Record(false, "L4TOUT", "", 6);
+  sm.Record(false, "L4TOUT", "", 4);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, still up
+  sm.Record(true, "L4OK", "", 5);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), iv);  // one pass restores fully up
+  sm.Record(false, "L4TOUT", "", 6);
+  sm.Record(false, "L4TOUT", "", 7);
+  sm.Record(false, "L4TOUT", "", 8);
+  EXPECT_EQ(sm.state(), BackendState::kDown);
+  EXPECT_EQ(sm.NextInterval(iv, fast, down), down);  // fully down at once
 }
 
 TEST(StateMachine, TransitionCarriesCodeAndDetail) {
