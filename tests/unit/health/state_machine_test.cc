@@ -63,13 +63,11 @@ INSTANTIATE_TEST_SUITE_P(
         // Just up from unknown is fully up: one failure does not take it down.
         SeqCase{2, 3, "+-", "UU", "43"},
         // An up backend always takes `fall` = 3 consecutive failures.
-        SeqCase{2, 3, "+---", "UUUD", "4320"},
-        SeqCase{2, 3, "+++---", "UUUUUD", "444320"},
+        SeqCase{2, 3, "+---", "UUUD", "4320"}, SeqCase{2, 3, "+++---", "UUUUUD", "444320"},
         // A pass while degraded restores the maximum: failures must be consecutive.
         SeqCase{2, 3, "+--+--+---", "UUUUUUUUUD", "4324324320"},
         // Counter is capped at rise+fall-1 and floored at 0.
-        SeqCase{2, 3, "++++++", "UUUUUU", "444444"},
-        SeqCase{2, 3, "------", "DDDDDD", "000000"},
+        SeqCase{2, 3, "++++++", "UUUUUU", "444444"}, SeqCase{2, 3, "------", "DDDDDD", "000000"},
         // An oscillating backend does not bounce while up...
         SeqCase{2, 3, "+++-+-+-+", "UUUUUUUUU", "444343434"},
         // ...nor while down: a failure while recovering starts the count over.
