@@ -10,7 +10,7 @@ PACKAGES=(
   libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libre2-dev libedit-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-protobuf python3-prometheus-client
-  iproute2 iputils-ping procps openssl curl haproxy
+  iproute2 iputils-ping procps openssl curl haproxy prometheus
   debhelper dpkg-dev fakeroot systemd
 )
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/duration.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "vppsim/server.h"
 
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--vpp-version", version, "version string reported by show_version");
   app.add_flag("--version", show_version, "print the version and exit");
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = ParseFlags(app, argc, argv, "maglev-vppsim")) return *rc;
 
   if (show_version) {
     std::printf("maglev-vppsim %s\n", MAGLEV_VERSION);

@@ -261,15 +261,26 @@ int Help(const Grammar& g, const Output& io) {
 
 }  // namespace
 
-Client::Client(std::string address) : address_(std::move(address)) {
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+Client::Client(std::string address)
+    : Client(address, grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {}
+
+Client::Client(std::string address, std::shared_ptr<grpc::Channel> channel)
+    : address_(std::move(address)), channel_(std::move(channel)) {
   stub_ = Maglev::NewStub(channel_);
 }
 
 absl::Status Client::Clean(const grpc::Status& st) {
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE &&
       channel_->GetState(false) != GRPC_CHANNEL_READY) {
-    return absl::UnavailableError("cannot reach maglevd at " + address_);
+    // gRPC's reason says refused, or which TLS check failed; keep it
+    // without gRPC's decoration ("failed to connect to all addresses; last
+    // error: UNKNOWN: ipv4:127.0.0.1:9090: ...").
+    std::string why = st.error_message();
+    if (size_t at = why.rfind("last error: "); at != std::string::npos) why = why.substr(at + 12);
+    if (size_t at = why.find(address_ + ": "); at != std::string::npos)
+      why = why.substr(at + address_.size() + 2);
+    return absl::UnavailableError("cannot reach maglevd at " + address_ +
+                                  (why.empty() ? "" : " (" + why + ")"));
   }
   if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::DeadlineExceededError("maglevd at " + address_ + " did not answer in time");

@@ -20,7 +20,10 @@ inline constexpr char kDefaultServer[] = "127.0.0.1:9090";
 
 class Client {
  public:
+  // A plaintext channel to `address`.
   explicit Client(std::string address);
+  // A channel made by the caller (e.g. with TLS, api/tls.h).
+  Client(std::string address, std::shared_ptr<grpc::Channel> channel);
 
   const std::string& address() const { return address_; }
   Maglev::Stub& stub() { return *stub_; }

@@ -264,9 +264,15 @@ absl::StatusOr<Grammar::Walk> Grammar::Consume(const std::vector<std::string>& w
     if (!match) {
       if (cur == root_) return absl::InvalidArgumentError("unknown command \"" + w + "\"");
       std::vector<std::string> before(words.begin(), words.begin() + i);
-      return absl::InvalidArgumentError("unknown word \"" + w + "\" after \"" +
-                                        absl::StrJoin(before, " ") + "\": expected " +
-                                        Expected(*cur));
+      std::string done = absl::StrJoin(before, " ");
+      // A complete command takes no more words: say so, rather than
+      // "expected" followed by nothing.
+      if (cur->next.empty())
+        return absl::InvalidArgumentError("unexpected \"" + w + "\": \"" + done +
+                                          "\" takes no more words");
+      return absl::InvalidArgumentError("unknown word \"" + w + "\" after \"" + done +
+                                        "\": expected " + Expected(*cur) +
+                                        (cur->command.empty() ? "" : ", or nothing"));
     }
     walk.node = match;
   }

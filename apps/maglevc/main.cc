@@ -11,7 +11,9 @@
 #include <iostream>
 #include <thread>
 
+#include "api/tls.h"
 #include "commands.h"
+#include "common/flags.h"
 #include "grammar.h"
 #include "shell.h"
 
@@ -74,32 +76,50 @@ int main(int argc, char** argv) {
   std::string server;
   std::string color = "auto";
   bool version = false;
+  maglev::ClientTlsOptions tls;
+  maglev::EnvFallbacks env;
   app.add_option("-s,--server", server,
                  "maglevd gRPC address host:port (default: $MAGLEV_SERVER, else " +
                      std::string(maglev::cli::kDefaultServer) + ")");
+  env.Add(app, "--tls-ca", tls.ca_file,
+          "PEM CA that signed maglevd's certificate: talk TLS (maglevd --grpc-tls-cert)",
+          "MAGLEV_TLS_CA");
+  env.Add(app, "--tls-cert", tls.cert_file,
+          "PEM client certificate, for a maglevd that requires one (--grpc-client-ca)",
+          "MAGLEV_TLS_CERT");
+  env.Add(app, "--tls-key", tls.key_file, "PEM private key of --tls-cert", "MAGLEV_TLS_KEY");
+  env.Add(app, "--tls-server-name", tls.server_name,
+          "name to verify in maglevd's certificate instead of the address's host",
+          "MAGLEV_TLS_SERVER_NAME");
   app.add_option("--color", color, "colour: auto (on a terminal), true or false");
   app.add_flag("--version", version, "print maglevc's version and exit");
   app.prefix_command();  // everything from the first command word on is the command
   app.footer("Commands: run `maglevc help`.");
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = maglev::ParseFlags(app, argc, argv, "maglevc")) return *rc;
+  env.Apply();
 
   if (version) {
     std::cout << "maglevc " << MAGLEV_VERSION << "\n";
     return 0;
   }
   bool use_color = false;
-  if (!ParseColor(color, &use_color)) {
-    std::cerr << "error: --color wants auto, true or false, not \"" << color << "\"\n";
-    return 1;
-  }
+  if (!ParseColor(color, &use_color))
+    return maglev::UsageError("maglevc",
+                              "--color wants auto, true or false, not \"" + color + "\"");
   if (server.empty()) {
-    const char* env = std::getenv("MAGLEV_SERVER");
-    server = env && *env ? env : maglev::cli::kDefaultServer;
+    const char* env_server = std::getenv("MAGLEV_SERVER");
+    server = env_server && *env_server ? env_server : maglev::cli::kDefaultServer;
   }
+  auto channel = maglev::MakeClientChannel(server, tls);
+  if (!channel.ok()) return maglev::UsageError("maglevc", std::string(channel.status().message()));
 
   maglev::cli::Grammar grammar;
-  maglev::cli::Client client(server);
+  maglev::cli::Client client(server, *channel);
   std::vector<std::string> words = app.remaining();
+  // Options end where the command begins; an unknown option is bad usage,
+  // not an unknown command.
+  if (!words.empty() && words[0].size() > 1 && words[0][0] == '-')
+    return maglev::UsageError("maglevc", "unknown option " + words[0]);
   InstallSigint(words.empty());
   if (words.empty()) {
     maglev::cli::Shell shell(grammar, client, use_color);

@@ -35,7 +35,6 @@ class Details {
 };
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
-std::string YesNo(bool b) { return b ? "yes" : "no"; }
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
 std::string ProtocolName(uint32_t p) {
@@ -228,7 +227,7 @@ std::string RenderBackendList(const std::vector<BackendInfo>& bes, const Style& 
     t.AddRow({{b.name(), ""},
               {b.address(), ""},
               {b.state(), StateColor(b.state())},
-              {YesNo(b.enabled()), ""},
+              {Bool(b.enabled()), ""},
               {OrDash(b.healthcheck()), ""},
               {last, ""}});
   }
@@ -323,9 +322,13 @@ std::string RenderVppInfo(const VPPInfo& info, const Style& style) {
   d.Add("build-date", OrDash(info.build_date()));
   d.Add("build-directory", OrDash(info.build_directory()));
   d.Add("pid", info.pid() ? std::to_string(info.pid()) : "-");
-  std::string boot = FormatTime(info.boottime_ns());
-  std::string up = Age(info.boottime_ns(), style);
-  d.Add("boot-time", up.empty() ? boot : boot + " (up " + up + ")");
+  if (info.boottime_ns() > 0) {
+    d.Add("boot-time",
+          FormatTime(info.boottime_ns()) + " (up " + Age(info.boottime_ns(), style) + ")");
+  } else {
+    // Boot time comes from VPP's stats segment, which this maglevd does not read.
+    d.Add("boot-time", "unknown (not read from VPP's stats segment)");
+  }
   std::string conn = FormatTime(info.connecttime_ns());
   std::string since = Age(info.connecttime_ns(), style);
   d.Add("connect-time", since.empty() ? conn : conn + " (" + since + " ago)");
@@ -375,9 +378,15 @@ std::string RenderEvent(const Event& e, const Style& style) {
     }
     case Event::kFrontend: {
       const FrontendEvent& f = e.frontend();
-      return FormatTime(f.at_unix_ns()) + " frontend " + f.frontend_name() + " " +
-             Colorize(f.from(), StateColor(f.from()), style) + " -> " +
-             Colorize(f.to(), StateColor(f.to()), style) + "\n";
+      std::string out = FormatTime(f.at_unix_ns()) + " frontend " + f.frontend_name() + " " +
+                        Colorize(f.from(), StateColor(f.from()), style) + " -> " +
+                        Colorize(f.to(), StateColor(f.to()), style);
+      if (f.from_pool() != f.to_pool()) {
+        auto name = [](const std::string& p) { return p.empty() ? std::string("none") : p; };
+        out += " pool " + name(f.from_pool()) + " -> " + name(f.to_pool());
+        if (!f.reason().empty()) out += " reason=" + Quote(f.reason());
+      }
+      return out + "\n";
     }
     default:
       return "";

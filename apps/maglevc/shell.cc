@@ -141,7 +141,8 @@ int Shell::RunScript() {
 }
 
 int Shell::RunInteractive() {
-  if (!client_.WaitConnected(std::chrono::seconds(3))) {
+  const bool reached = client_.WaitConnected(std::chrono::seconds(3));
+  if (!reached) {
     std::cerr << "warning: cannot reach maglevd at " << client_.address()
               << " (commands will fail until it is up)\n";
   }
@@ -163,8 +164,8 @@ int Shell::RunInteractive() {
   el_set(el, EL_BIND, "^I", "maglev-complete", nullptr);
   el_set(el, EL_BIND, "?", "maglev-help", nullptr);
 
-  std::cout << "maglevc " << MAGLEV_VERSION << " connected to " << client_.address()
-            << ". Tab completes, ? helps, quit leaves.\n";
+  std::cout << "maglevc " << MAGLEV_VERSION << (reached ? " connected to " : " for ")
+            << client_.address() << ". Tab completes, ? helps, quit leaves.\n";
   int status = kExitOk;
   for (;;) {
     int count = 0;

@@ -17,6 +17,8 @@
 #include "checker/checker.h"
 #include "checker/checker_metrics.h"
 #include "common/dispatcher.h"
+#include "common/flags.h"
+#include "common/listen_address.h"
 #include "common/log.h"
 #include "config/loader.h"
 #include "dataplane.h"
@@ -49,6 +51,24 @@ void NotifySystemd(const char* state) {
 
 }  // namespace
 
+absl::Status ValidateDaemonOptions(const DaemonOptions& opts) {
+  if (opts.grpc_addr.empty())
+    return absl::InvalidArgumentError("--grpc-addr: must not be empty (the API cannot be off)");
+  if (auto a = ParseListenAddress(opts.grpc_addr, /*allow_port_zero=*/true); !a.ok())
+    return absl::InvalidArgumentError("--grpc-addr " + std::string(a.status().message()));
+  if (!opts.metrics_addr.empty()) {
+    if (auto a = ParseListenAddress(opts.metrics_addr, /*allow_port_zero=*/true); !a.ok())
+      return absl::InvalidArgumentError("--metrics-addr " + std::string(a.status().message()));
+  }
+  if (opts.grpc_tls_cert.empty() != opts.grpc_tls_key.empty())
+    return absl::InvalidArgumentError("--grpc-tls-cert and --grpc-tls-key go together");
+  if (!opts.grpc_client_ca.empty() && opts.grpc_tls_cert.empty())
+    return absl::InvalidArgumentError(
+        "--grpc-client-ca needs --grpc-tls-cert and --grpc-tls-key (client certificates are "
+        "only asked for over TLS)");
+  return absl::OkStatus();
+}
+
 int RunDaemon(const DaemonOptions& opts) {
   ConfigResult loaded = LoadConfigFile(opts.config_path);
   if (!loaded.ok()) {
@@ -68,6 +88,9 @@ int RunDaemon(const DaemonOptions& opts) {
   Prober prober(io);
   Checker checker(dispatcher, prober);
 
+  // Listeners first, before any probe or VPP connection: a taken port or an
+  // address of another host ends the start at once (exit 3), changing
+  // nothing. The gRPC server answers once the loop runs.
   MetricsRegistry registry;
   AddCheckerCollectors(registry, checker);
   std::unique_ptr<MetricsServer> metrics;
@@ -75,19 +98,14 @@ int RunDaemon(const DaemonOptions& opts) {
     metrics = std::make_unique<MetricsServer>(io, registry);
     absl::Status st = metrics->Listen(opts.metrics_addr);
     if (!st.ok()) {
-      LogError("metrics-listen-failed", {{"error", std::string(st.message())}});
-      return 3;
+      LogError("metrics-listen-failed",
+               {{"address", opts.metrics_addr}, {"error", std::string(st.message())}});
+      return kExitListen;
     }
     LogInfo("metrics-listen", {{"address", opts.metrics_addr}, {"port", metrics->port()}});
   }
-
-  checker.Start(loaded.config);
-  loaded = {};
-  // Parsing a large YAML file leaves many freed blocks behind; hand them back
-  // so that the resident size reflects what the daemon really keeps.
-  malloc_trim(0);
-
-  // The dataplane: the reconciler's own thread owns the VPP socket.
+  // The dataplane controller and the reconciler exist before the API so
+  // that the service can answer VPP calls; they start after it.
   std::unique_ptr<Reconciler> reconciler;
   std::unique_ptr<DataplaneController> controller;
   std::unique_ptr<VppDataplane> dataplane;
@@ -97,26 +115,36 @@ int RunDaemon(const DaemonOptions& opts) {
     reconciler = std::make_unique<Reconciler>(ro);
     controller = std::make_unique<DataplaneController>(dispatcher, checker, *reconciler);
     dataplane = std::make_unique<VppDataplane>(*reconciler, *controller);
-    AddVppCollectors(registry, *reconciler);
-    controller->Start();
-    reconciler->Start();
-  } else {
-    LogInfo("vpp-disabled", {{"detail", "--vpp-api-addr is empty: no dataplane"}});
   }
+  AddVppCollectors(registry, reconciler.get());
 
   ApiServerOptions api_opts;
   api_opts.address = opts.grpc_addr;
+  api_opts.tls = {opts.grpc_tls_cert, opts.grpc_tls_key, opts.grpc_client_ca};
   api_opts.reflection = opts.reflection;
   api_opts.service.config_path = opts.config_path;
   auto api = StartGrpcServer(api_opts, io, checker, dataplane.get());
   if (!api.ok()) {
     LogError("grpc-listen-failed",
              {{"address", opts.grpc_addr}, {"error", std::string(api.status().message())}});
-    if (reconciler) reconciler->Stop();
-    return 3;
+    return kExitListen;
   }
   std::unique_ptr<ApiServer> api_server = std::move(*api);
   AddWatchCollectors(registry, api_server->hub());
+
+  checker.Start(loaded.config);
+  loaded = {};
+  // Parsing a large YAML file leaves many freed blocks behind; hand them back
+  // so that the resident size reflects what the daemon really keeps.
+  malloc_trim(0);
+
+  // The dataplane: the reconciler's own thread owns the VPP socket.
+  if (reconciler) {
+    controller->Start();
+    reconciler->Start();
+  } else {
+    LogInfo("vpp-disabled", {{"detail", "--vpp-api-addr is empty: no dataplane"}});
+  }
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   bool stopping = false;

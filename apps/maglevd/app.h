@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace maglev {
 
 struct DaemonOptions {
@@ -13,11 +15,21 @@ struct DaemonOptions {
   std::string grpc_addr = "127.0.0.1:9090";
   std::string metrics_addr = "127.0.0.1:9091";
   std::string vpp_api_addr = "/run/vpp/api.sock";
+  // gRPC over TLS when both are set; client certificates required and
+  // verified against grpc_client_ca when that is set too.
+  std::string grpc_tls_cert, grpc_tls_key, grpc_client_ca;
   bool reflection = true;
 };
 
+// Usage errors in the options that flag parsing cannot see (InvalidArgument,
+// one line naming the flag and the value): an unparsable --grpc-addr or
+// --metrics-addr, an empty --grpc-addr, half a TLS key pair, a client CA
+// without a server certificate.
+absl::Status ValidateDaemonOptions(const DaemonOptions& options);
+
 // Returns the process exit code: 0 after a clean shutdown, 1/2 when the
-// configuration cannot be loaded (parse/semantic), 3 when a listener fails.
+// configuration cannot be loaded (parse/semantic), 3 when a listener cannot
+// be opened (kExitListen).
 int RunDaemon(const DaemonOptions& options);
 
 }  // namespace maglev

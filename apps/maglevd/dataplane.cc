@@ -114,11 +114,19 @@ void VppDataplane::InspectFrontend(
   });
 }
 
-void AddVppCollectors(MetricsRegistry& registry, const Reconciler& reconciler) {
-  registry.AddCollector([&reconciler](MetricsWriter& w) {
+void AddVppCollectors(MetricsRegistry& registry, const Reconciler* maybe_reconciler) {
+  registry.AddCollector([maybe_reconciler](MetricsWriter& w) {
     using T = MetricsWriter::Type;
-    w.Family("maglev_vpp_connected", T::kGauge, "1 while connected to VPP's API socket.");
-    w.Sample("maglev_vpp_connected", {}, reconciler.connected() ? 1 : 0);
+    // Always exported, so that an alert on a disconnected VPP also fires
+    // when the dataplane was turned off by mistake.
+    w.Family("maglev_vpp_dataplane_enabled", T::kGauge,
+             "1 when maglevd programs VPP (--vpp-api-addr set), 0 when the dataplane is off.");
+    w.Sample("maglev_vpp_dataplane_enabled", {}, maybe_reconciler ? 1 : 0);
+    w.Family("maglev_vpp_connected", T::kGauge,
+             "1 while connected to VPP's API socket; 0 when disconnected or the dataplane is off.");
+    w.Sample("maglev_vpp_connected", {}, maybe_reconciler && maybe_reconciler->connected() ? 1 : 0);
+    if (!maybe_reconciler) return;
+    const Reconciler& reconciler = *maybe_reconciler;
     w.Family("maglev_vpp_lb_weights", T::kGauge,
              "1 when the connected lb plugin supports weights (0: membership fallback).");
     w.Sample("maglev_vpp_lb_weights", {}, reconciler.level() == LbApiLevel::kWeights ? 1 : 0);

@@ -31,7 +31,9 @@ class VppDataplane : public Dataplane {
 std::string DescribeLbApiLevel(LbApiLevel level);
 
 // Prometheus collectors for the VPP connection, API calls and syncs.
-void AddVppCollectors(MetricsRegistry& registry, const Reconciler& reconciler);
+// `reconciler` is null when the dataplane is off: the connection state is
+// exported anyway (0).
+void AddVppCollectors(MetricsRegistry& registry, const Reconciler* reconciler);
 
 // Prometheus collectors for the WatchEvents hub (subscribers, drops).
 void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "app.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "config/loader.h"
 
@@ -41,15 +42,26 @@ int main(int argc, char** argv) {
 
   CLI::App app{"maglevd: health checker and VPP Maglev load-balancer control plane"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--config", opts.config_path, "YAML configuration file")->envname("MAGLEV_CONFIG");
-  app.add_option("--grpc-addr", opts.grpc_addr, "gRPC listen address (host:port)")
-      ->envname("MAGLEV_GRPC_ADDR");
-  app.add_option("--metrics-addr", opts.metrics_addr,
-                 "Prometheus /metrics listen address (host:port); empty disables")
-      ->envname("MAGLEV_METRICS_ADDR");
-  app.add_option("--vpp-api-addr", opts.vpp_api_addr,
-                 "VPP binary API socket; empty disables the dataplane")
-      ->envname("MAGLEV_VPP_API_ADDR");
+  // Address and path options: an empty value (flag or environment) turns
+  // the feature off, so their environment fallback honours "" too.
+  maglev::EnvFallbacks env;
+  env.Add(app, "--config", opts.config_path, "YAML configuration file", "MAGLEV_CONFIG");
+  env.Add(app, "--grpc-addr", opts.grpc_addr,
+          "gRPC listen address: IPv4:PORT, [IPv6]:PORT, localhost:PORT or :PORT (every address)",
+          "MAGLEV_GRPC_ADDR");
+  env.Add(app, "--grpc-tls-cert", opts.grpc_tls_cert,
+          "PEM certificate chain: serve gRPC over TLS (with --grpc-tls-key)",
+          "MAGLEV_GRPC_TLS_CERT");
+  env.Add(app, "--grpc-tls-key", opts.grpc_tls_key, "PEM private key of --grpc-tls-cert",
+          "MAGLEV_GRPC_TLS_KEY");
+  env.Add(app, "--grpc-client-ca", opts.grpc_client_ca,
+          "PEM CA bundle: require and verify client certificates (mutual TLS)",
+          "MAGLEV_GRPC_CLIENT_CA");
+  env.Add(app, "--metrics-addr", opts.metrics_addr,
+          "Prometheus /metrics listen address (same forms as --grpc-addr); empty disables",
+          "MAGLEV_METRICS_ADDR");
+  env.Add(app, "--vpp-api-addr", opts.vpp_api_addr,
+          "VPP binary API socket; empty disables the dataplane", "MAGLEV_VPP_API_ADDR");
   app.add_option("--log-level", log_level, "debug|info|warn|error")
       ->envname("MAGLEV_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -62,16 +74,15 @@ int main(int argc, char** argv) {
   app.add_option("--reflection", opts.reflection, "enable gRPC server reflection")
       ->envname("MAGLEV_REFLECTION");
   app.add_flag("--version", version, "print the version and exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (auto rc = maglev::ParseFlags(app, argc, argv, "maglevd")) return *rc;
+  env.Apply();
   if (version) {
     std::printf("maglevd %s\n", MAGLEV_VERSION);
     return 0;
   }
   if (check) return CheckOnly(opts.config_path);
+  if (auto st = maglev::ValidateDaemonOptions(opts); !st.ok())
+    return maglev::UsageError("maglevd", std::string(st.message()));
 
   maglev::LogLevel level;
   maglev::ParseLogLevel(log_level, &level);

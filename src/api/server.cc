@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <grpc/grpc.h>
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/security/server_credentials.h>
@@ -8,6 +9,7 @@
 
 #include <asio/post.hpp>
 
+#include "common/listen_address.h"
 #include "common/log.h"
 
 namespace maglev {
@@ -32,12 +34,31 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
   bool enable_;
 };
 
+// gRPC's own log lines go through our logger (one JSON record each, with
+// msg `grpc-log`) instead of free text on stderr; errors at warn, the rest at
+// debug.
+void RouteGrpcLog(gpr_log_func_args* args) {
+  LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kWarn : LogLevel::kDebug;
+  Log(level, "grpc-log",
+      {{"file", args->file ? args->file : ""},
+       {"line", static_cast<int64_t>(args->line)},
+       {"message", args->message ? args->message : ""}});
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
                                                            asio::io_context& loop, Checker& checker,
                                                            Dataplane* dataplane) {
-  if (options.address.empty()) return absl::InvalidArgumentError("empty gRPC address");
+  auto address = ParseListenAddress(options.address, /*allow_port_zero=*/true);
+  if (!address.ok()) return address.status();
+  auto credentials = MakeServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  gpr_set_log_function(RouteGrpcLog);
+  // gRPC reports a failed bind only in its own log; try the bind ourselves
+  // first for a one-line reason.
+  if (absl::Status st = ProbeBind(*address); !st.ok()) return st;
+
   std::unique_ptr<ApiServer> s(new ApiServer);
   s->loop_ = &loop;
   s->checker_ = &checker;
@@ -45,8 +66,11 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOption
   s->service_ = std::make_unique<MaglevService>(loop, checker, s->hub_, dataplane, options.service);
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(address->ToString(), *credentials, &s->port_);
   builder.RegisterService(s->service_.get());
+  // gRPC shares ports by default (SO_REUSEPORT): a second maglevd on the
+  // same address would start and take half of maglevc's calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Watch streams can live for days: ping idle connections so that a
   // watcher whose host vanished is noticed and its subscription freed.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
@@ -54,7 +78,14 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOption
   builder.SetOption(std::make_unique<ReflectionOption>(options.reflection));
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
-    return absl::UnavailableError("cannot listen on " + options.address);
+    return absl::UnavailableError(address->ToString() + ": cannot listen (see grpc-log records)");
+  }
+  if (!options.tls.enabled() && !address->is_loopback()) {
+    LogWarn("grpc-plaintext",
+            {{"address", address->WithPort(static_cast<uint16_t>(s->port_))},
+             {"detail",
+              "gRPC without TLS on an address other than loopback: anyone who reaches it can "
+              "disable backends; set --grpc-tls-cert/--grpc-tls-key (and --grpc-client-ca)"}});
   }
   s->hub_->AttachLogger();
   // The listener captures the hub by shared_ptr: however the shutdown order
@@ -63,13 +94,16 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOption
   asio::post(loop, [&checker, hub = s->hub_, id = s->listener_id_] {
     *id = checker.AddListener([hub](const CheckerEvent& e) { hub->OnCheckerEvent(e); });
   });
-  LogInfo("grpc-listen",
-          {{"address", options.address}, {"port", s->port_}, {"reflection", options.reflection}});
+  LogInfo("grpc-listen", {{"address", address->WithPort(static_cast<uint16_t>(s->port_))},
+                          {"port", s->port_},
+                          {"tls", options.tls.enabled()},
+                          {"client_certificates", !options.tls.client_ca_file.empty()},
+                          {"reflection", options.reflection}});
   return s;
 }
 
 void ApiServer::Shutdown(std::chrono::milliseconds grace) {
-  if (shut_down_) return;
+  if (shut_down_ || !server_) return;  // never started: nothing to stop
   shut_down_ = true;
   hub_->CloseAll();
   hub_->DetachLogger();

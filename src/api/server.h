@@ -21,14 +21,19 @@
 #include "absl/status/statusor.h"
 #include "api/dataplane.h"
 #include "api/service.h"
+#include "api/tls.h"
 #include "api/watch_hub.h"
 #include "checker/checker.h"
 
 namespace maglev {
 
 struct ApiServerOptions {
-  std::string address = "127.0.0.1:9090";  // host:port; port 0 picks a free port
-  bool reflection = true;                  // grpc.reflection.v1alpha.ServerReflection
+  // Any form of ParseListenAddress (common/listen_address.h); port 0 picks a
+  // free port. The port is never shared (SO_REUSEPORT off): a second server
+  // on a taken address fails instead of splitting the calls.
+  std::string address = "127.0.0.1:9090";
+  ServerTlsOptions tls;    // plaintext unless a certificate is set
+  bool reflection = true;  // grpc.reflection.v1alpha.ServerReflection
   ServiceOptions service;
   // The daemon keeps its core loop out of the streams' writes.
   WatchHub::Options watch{.writer_thread = true};
@@ -76,8 +81,11 @@ class ApiServer {
 };
 
 // Starts the server. The checker listener that feeds the hub is registered
-// by a task posted to `loop`. `dataplane` may be null. Errors: InvalidArgument
-// for an empty address, Unavailable when the address cannot be bound.
+// by a task posted to `loop`. `dataplane` may be null. Errors:
+// InvalidArgument for an address that does not parse or unreadable TLS
+// files, Unavailable "ADDRESS: REASON" when the address cannot be bound
+// (e.g. "127.0.0.1:9090: Address already in use"). Serving plaintext on an
+// address other than loopback is logged at warn (`grpc-plaintext`).
 absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
                                                            asio::io_context& loop, Checker& checker,
                                                            Dataplane* dataplane);

@@ -347,13 +347,18 @@ void WatchHub::PublishBackendTransition(const std::string& backend, const Transi
 }
 
 void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState from,
-                                    FrontendState to, int64_t at_unix_ns) {
+                                    FrontendState to, int64_t at_unix_ns,
+                                    const std::string& from_pool, const std::string& to_pool,
+                                    const std::string& reason) {
   Publish(LogLevel::kInfo, false, false, true, [&](Event* e) {
     FrontendEvent* fe = e->mutable_frontend();
     fe->set_frontend_name(frontend);
     fe->set_from(FrontendStateName(from));
     fe->set_to(FrontendStateName(to));
     fe->set_at_unix_ns(at_unix_ns);
+    fe->set_from_pool(from_pool);
+    fe->set_to_pool(to_pool);
+    fe->set_reason(reason);
   });
 }
 
@@ -364,7 +369,8 @@ void WatchHub::OnCheckerEvent(const CheckerEvent& e) {
       break;
     case CheckerEvent::Kind::kFrontendState:
       for (const std::string& fe : e.frontends) {
-        PublishFrontendState(fe, e.frontend_from, e.frontend_to, UnixNowNs());
+        PublishFrontendState(fe, e.frontend_from, e.frontend_to, UnixNowNs(), e.active_pool_from,
+                             e.active_pool_to, e.reason);
       }
       break;
     default:

@@ -161,8 +161,10 @@ class WatchHub {
   // Publishing; any thread.
   void PublishLog(const LogRecord& record);
   void PublishBackendTransition(const std::string& backend, const Transition& t);
+  // The active pools are names ("" for none); `reason` says why it moved.
   void PublishFrontendState(const std::string& frontend, FrontendState from, FrontendState to,
-                            int64_t at_unix_ns);
+                            int64_t at_unix_ns, const std::string& from_pool = "",
+                            const std::string& to_pool = "", const std::string& reason = "");
   // A checker listener: backend transitions and frontend state changes.
   void OnCheckerEvent(const CheckerEvent& e);
 

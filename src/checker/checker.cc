@@ -228,23 +228,53 @@ void Checker::Publish(Session& s, const Transition& t, std::vector<std::string> 
   PublishFrontendStates(e.frontends);
 }
 
+namespace {
+
+// Why the active pool moved from `from` to `to` (pool names, "" for none).
+std::string PoolChangeReason(const Frontend& fe, const std::string& from, const std::string& to) {
+  auto index = [&fe](const std::string& name) {
+    for (size_t i = 0; i < fe.pools.size(); ++i)
+      if (fe.pools[i].name == name) return static_cast<int>(i);
+    return -1;
+  };
+  if (to.empty()) return "no pool has an up backend";
+  if (from.empty()) return "pool " + to + " has an up backend";
+  if (index(to) > index(from)) return "pool " + from + " has no up backend";
+  return "pool " + to + " has an up backend again";
+}
+
+}  // namespace
+
+// Emits a kFrontendState event (and logs it) when a frontend's state or its
+// active pool changed: failover, fail-back and the loss of the last backend
+// are as visible as a frontend going down.
 void Checker::PublishFrontendStates(const std::vector<std::string>& frontends) {
   for (const std::string& fe : frontends) {
     auto eff = Effective(fe);
     if (!eff.ok()) continue;
-    auto [it, inserted] = frontend_states_.try_emplace(fe, FrontendState::kUnknown);
-    FrontendState from = it->second;
-    if (!inserted && from == eff->state) continue;
-    if (inserted && eff->state == FrontendState::kUnknown) continue;
-    it->second = eff->state;
-    LogInfo("frontend-transition", {{"frontend", fe},
-                                    {"from", FrontendStateName(from)},
-                                    {"to", FrontendStateName(eff->state)}});
+    const Frontend& cfg = config_->frontends.at(fe);
+    std::string pool = eff->has_active_pool ? cfg.pools[eff->active_pool].name : "";
+    auto [it, inserted] = frontend_states_.try_emplace(fe);
+    FrontendStatus before = it->second;
+    // A new frontend whose backends have not resolved yet says nothing.
+    if (inserted && eff->state == FrontendState::kUnknown && pool.empty()) continue;
+    if (!inserted && before.state == eff->state && before.active_pool == pool) continue;
+    it->second = {eff->state, pool};
     CheckerEvent e;
     e.kind = CheckerEvent::Kind::kFrontendState;
     e.frontends = {fe};
-    e.frontend_from = from;
+    e.frontend_from = before.state;
     e.frontend_to = eff->state;
+    e.active_pool_from = before.active_pool;
+    e.active_pool_to = pool;
+    if (pool != before.active_pool) e.reason = PoolChangeReason(cfg, before.active_pool, pool);
+    LogInfo(before.state != eff->state ? "frontend-transition" : "frontend-pool-change",
+            {{"frontend", fe},
+             {"from", FrontendStateName(before.state)},
+             {"to", FrontendStateName(eff->state)},
+             {"from_pool", before.active_pool},
+             {"to_pool", pool},
+             {"reason", e.reason}});
     Emit(e);
   }
 }
@@ -282,7 +312,7 @@ void Checker::Start(std::shared_ptr<const Config> config) {
     auto s = MakeSession(b, hc);
     Session& ref = *s;
     sessions_[name] = std::move(s);
-    Publish(ref, ref.sm.Start(dispatcher_.WallNowNs()));
+    ref.sm.Start();
     if (!b.enabled) {
       if (auto t = ref.sm.Disable(dispatcher_.WallNowNs())) Publish(ref, *t);
       continue;
@@ -325,7 +355,7 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
       Session& ref = *ns;
       sessions_[name] = std::move(ns);
       LogInfo("backend-start", {{"backend", name}});
-      Publish(ref, ref.sm.Start(now));
+      ref.sm.Start();
       if (!b.enabled) {
         if (auto t = ref.sm.Disable(now)) Publish(ref, *t);
       } else {

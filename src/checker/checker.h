@@ -62,9 +62,11 @@ struct CheckerEvent {
   // kFrontendState / kWeightChange: the one frontend concerned;
   // kReload: every frontend of the new config plus removed ones.
   std::vector<std::string> frontends;
-  // kFrontendState
+  // kFrontendState: the frontend's state and/or its active pool changed
+  // (pool names; "" when no pool has an up backend), and why.
   FrontendState frontend_from = FrontendState::kUnknown;
   FrontendState frontend_to = FrontendState::kUnknown;
+  std::string active_pool_from, active_pool_to, reason;
 };
 
 struct CheckerOptions {
@@ -148,7 +150,11 @@ class Checker {
   std::map<std::string, std::shared_ptr<Session>> sessions_;
   // backend -> frontends referencing it (sorted), from config_.
   std::map<std::string, std::vector<std::string>> frontends_of_;
-  std::map<std::string, FrontendState> frontend_states_;
+  struct FrontendStatus {
+    FrontendState state = FrontendState::kUnknown;
+    std::string active_pool;  // "" when no pool has an up backend
+  };
+  std::map<std::string, FrontendStatus> frontend_states_;
   WeightOverrides overrides_;
   std::map<int, Listener> listeners_;
   int next_listener_id_ = 1;

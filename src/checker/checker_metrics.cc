@@ -29,10 +29,8 @@ void Collect(MetricsWriter& w, const Checker& c) {
       w.Sample("maglev_backend_state", {{"backend", s.name}, {"state", BackendStateName(st)}},
                s.state == st ? 1 : 0);
 
-  w.Family("maglev_backend_health_counter", T::kGauge,
-           "Rise/fall health counter (0 .. rise+fall-1).");
-  for (const auto& s : snaps)
-    w.Sample("maglev_backend_health_counter", {{"backend", s.name}}, s.counter);
+  w.Family("maglev_backend_health", T::kGauge, "Rise/fall health counter (0 .. rise+fall-1).");
+  for (const auto& s : snaps) w.Sample("maglev_backend_health", {{"backend", s.name}}, s.counter);
 
   w.Family("maglev_backend_enabled", T::kGauge, "1 when the backend is enabled.");
   for (const auto& s : snaps)

@@ -151,6 +151,32 @@ absl::StatusOr<IpAddress> ReadAddress(const YAML::Node& n, const std::string& pa
   return *a;
 }
 
+// Why an address cannot be a VIP or a backend in VPP, or "" when it can.
+// VPP's ip46 type takes an address whose first 96 bits are zero for IPv4:
+// an IPv4-compatible IPv6 address (::/96, e.g. ::1 or ::a00:3) is stored as
+// the IPv4 address in its last 32 bits, so as a backend every sync fails
+// and as a VIP it is re-created on every full sync. An IPv4-mapped one
+// (::ffff:0:0/96) is probed over IPv4 by the kernel while VPP would send
+// GRE6 to an address that is not routed: health and traffic part ways.
+std::string DataplaneAddressProblem(const IpAddress& a) {
+  if (a.is_unspecified()) return "must not be the unspecified address";
+  if (!a.is_v6()) return "";
+  const auto& b = a.ip46();
+  bool zero80 = std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; });
+  std::string v4 = IpAddress::FromV4Bytes(b.data() + 12).ToString();
+  if (zero80 && b[10] == 0 && b[11] == 0)
+    return absl::StrCat(a.ToString(),
+                        " is an IPv4-compatible IPv6 address (::/96), which VPP takes for the "
+                        "IPv4 address ",
+                        v4, "; use a routable IPv6 address or write ", v4);
+  if (zero80 && b[10] == 0xff && b[11] == 0xff)
+    return absl::StrCat(a.ToString(),
+                        " is an IPv4-mapped IPv6 address (::ffff:0:0/96): it would be probed over "
+                        "IPv4 while VPP sends GRE6 to an address that is not routed; write ",
+                        v4);
+  return "";
+}
+
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 // Characters that would let a value break out of an HTTP request line, a
@@ -629,14 +655,15 @@ absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& nod
   Backend be;
   be.name = name;
   be.line = line;
-  bool have_address = false;
+  bool have_address = false, address_unusable = false;
   auto on_entry = [&](const std::string& key, const std::string& kpath, int kline,
                       const YAML::Node& v) -> absl::Status {
     if (key == "address") {
       ASSIGN_OR_RETURN(be.address, ReadAddress(v, kpath, kline));
       have_address = true;
-      if (be.address.is_unspecified()) {
-        Error(kpath, kline, "must not be the unspecified address");
+      if (std::string why = DataplaneAddressProblem(be.address); !why.empty()) {
+        Error(kpath, kline, why);
+        address_unusable = true;
       }
     } else if (key == "healthcheck") {
       ASSIGN_OR_RETURN(be.healthcheck, ReadString(v, kpath, kline));
@@ -648,7 +675,7 @@ absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& nod
   };
   RETURN_IF_ERROR(ForEachEntry(node, path, line, &kKeys, on_entry));
   if (!have_address) Error(path, line, "missing address");
-  if (!have_address || be.address.is_unspecified()) backends_without_address_.insert(name);
+  if (!have_address || address_unusable) backends_without_address_.insert(name);
   config_.backends[name] = std::move(be);
   return absl::OkStatus();
 }
@@ -662,7 +689,7 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
   fe.name = name;
   fe.line = line;
   FrontendSite site{name, path, line, {}};
-  bool have_address = false, have_pools = false;
+  bool have_address = false, have_pools = false, address_unusable = false;
   Site port_site;
   int64_t port = 0;
   auto on_entry = [&](const std::string& key, const std::string& kpath, int kline,
@@ -672,8 +699,9 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
     } else if (key == "address") {
       ASSIGN_OR_RETURN(fe.address, ReadAddress(v, kpath, kline));
       have_address = true;
-      if (fe.address.is_unspecified()) {
-        Error(kpath, kline, "must not be the unspecified address");
+      if (std::string why = DataplaneAddressProblem(fe.address); !why.empty()) {
+        Error(kpath, kline, why);
+        address_unusable = true;
       }
     } else if (key == "protocol") {
       ASSIGN_OR_RETURN(std::string p, ReadString(v, kpath, kline));
@@ -718,7 +746,7 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
     port_ok = true;
   }
   if (port_ok) fe.port = static_cast<uint16_t>(port);
-  if (!have_address || fe.address.is_unspecified() || !port_ok) frontends_without_vip_.insert(name);
+  if (!have_address || address_unusable || !port_ok) frontends_without_vip_.insert(name);
   if (!have_pools) Error(path, line, "no pools");
   config_.frontends[name] = std::move(fe);
   frontend_sites_.push_back(std::move(site));

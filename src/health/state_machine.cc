@@ -46,9 +46,9 @@ Transition HealthStateMachine::Move(BackendState to, int64_t now_ns, std::string
   return t;
 }
 
-Transition HealthStateMachine::Start(int64_t now_ns) {
+void HealthStateMachine::Start() {
   counter_ = rise_ - 1;
-  return Move(BackendState::kUnknown, now_ns, "start", "");
+  state_ = BackendState::kUnknown;
 }
 
 std::optional<Transition> HealthStateMachine::Record(bool pass, std::string_view code,

@@ -48,8 +48,8 @@ class HealthStateMachine {
   void set_history_size(int n);
 
   // Enters `unknown` with the counter at rise-1 (initial start; used once).
-  // Always records a transition (code "start").
-  Transition Start(int64_t now_ns);
+  // Not a transition: nothing is recorded in the history.
+  void Start();
 
   // Feeds one probe outcome. Ignored (nullopt) unless probing. Returns the
   // transition when the state changed.

@@ -53,6 +53,7 @@ FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup&
     out.pools.push_back(std::move(pool));
   }
   out.active_pool = active < 0 ? 0 : active;
+  out.has_active_pool = active >= 0;
   bool any_weight = false;
   for (size_t p = 0; p < out.pools.size(); ++p) {
     for (EffectiveBackend& eb : out.pools[p].backends) {

@@ -32,7 +32,8 @@ struct EffectivePool {
 };
 
 struct FrontendEffective {
-  int active_pool = 0;  // first pool with an `up` backend (0 when none)
+  int active_pool = 0;           // first pool with an `up` backend (0 when none)
+  bool has_active_pool = false;  // false: no pool has an `up` backend
   FrontendState state = FrontendState::kUnknown;
   std::vector<EffectivePool> pools;
 };

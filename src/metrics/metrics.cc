@@ -2,6 +2,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/read_until.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/listen_address.h"
 #include "common/log.h"
 
 namespace maglev {
@@ -102,28 +104,6 @@ std::string MetricsRegistry::Render() const {
   return w.text();
 }
 
-bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
-  if (address.empty()) return false;
-  if (address[0] == '[') {
-    auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':')
-      return false;
-    *host = address.substr(1, close - 1);
-    *port = address.substr(close + 2);
-  } else {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = address.substr(0, colon);
-    *port = address.substr(colon + 1);
-    if (host->find(':') != std::string::npos) return false;  // bare IPv6 needs brackets
-  }
-  if (host->empty()) *host = "0.0.0.0";
-  if (port->empty()) return false;
-  for (char c : *port)
-    if (c < '0' || c > '9') return false;
-  return std::stoul(*port) <= 65535;
-}
-
 struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
   Impl(asio::io_context& io, const MetricsRegistry& r) : io(io), registry(r), acceptor(io) {}
   asio::io_context& io;
@@ -188,19 +168,25 @@ MetricsServer::MetricsServer(asio::io_context& io, const MetricsRegistry& regist
 
 MetricsServer::~MetricsServer() { Close(); }
 
-absl::Status MetricsServer::Listen(const std::string& address) {
-  std::string host, port;
-  if (!SplitHostPort(address, &host, &port))
-    return absl::InvalidArgumentError("bad metrics address \"" + address + "\" (want host:port)");
+absl::Status MetricsServer::Listen(const std::string& text) {
+  auto address = ParseListenAddress(text, /*allow_port_zero=*/true);
+  if (!address.ok()) return address.status();
   std::error_code ec;
-  auto ip = asio::ip::make_address(host, ec);
-  if (ec) return absl::InvalidArgumentError("bad metrics address \"" + address + "\"");
-  asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(std::stoul(port)));
+  asio::ip::tcp::endpoint ep(
+      address->ip.is_v4() ? asio::ip::address(asio::ip::make_address_v4(address->ip.ToString()))
+                          : asio::ip::address(asio::ip::make_address_v6(address->ip.ToString())),
+      address->port);
   impl_->acceptor.open(ep.protocol(), ec);
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  // ":PORT" is every address, IPv4 included.
+  if (!ec && address->any) impl_->acceptor.set_option(asio::ip::v6_only(false), ec);
   if (!ec) impl_->acceptor.bind(ep, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError("metrics listen on " + address + ": " + ec.message());
+  if (ec) {
+    std::error_code ignored;
+    impl_->acceptor.close(ignored);
+    return absl::UnavailableError(address->ToString() + ": " + ec.message());
+  }
   asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
   return absl::OkStatus();
 }

@@ -53,7 +53,9 @@ class MetricsServer {
  public:
   MetricsServer(asio::io_context& io, const MetricsRegistry& registry);
   ~MetricsServer();
-  // "host:port" or "[v6]:port"; port 0 picks a free port.
+  // Any form of ParseListenAddress (common/listen_address.h); port 0 picks
+  // a free port. InvalidArgument for a bad address, Unavailable "ADDRESS:
+  // REASON" when it cannot be bound.
   absl::Status Listen(const std::string& address);
   uint16_t port() const;
   void Close();
@@ -62,8 +64,5 @@ class MetricsServer {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// Splits "host:port" / "[v6]:port" / ":port" into parts; false on error.
-bool SplitHostPort(const std::string& address, std::string* host, std::string* port);
 
 }  // namespace maglev

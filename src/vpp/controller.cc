@@ -25,8 +25,7 @@ void DataplaneController::Start() {
       for (const std::string& fe : released_) {
         auto desired = Desired(fe);
         if (!desired.ok()) continue;
-        SyncJob job;
-        job.kind = SyncJob::Kind::kFrontend;
+        SyncJob job = NewJob(SyncJob::Kind::kFrontend);
         job.vips = {std::move(*desired)};
         reconciler_.Submit(std::move(job));
       }
@@ -98,11 +97,19 @@ void DataplaneController::TryRelease(const std::string& frontend) {
   LogInfo("warmup-release", {{"frontend", frontend}});
   auto desired = Desired(frontend);
   if (!desired.ok()) return;
-  SyncJob job;
-  job.kind = SyncJob::Kind::kFrontend;
+  SyncJob job = NewJob(SyncJob::Kind::kFrontend);
   job.vips = {std::move(*desired)};
-  job.origin = dispatcher_.Now();
   reconciler_.Submit(std::move(job));
+}
+
+// Every job carries the global conf: whatever it programs, the reconciler
+// makes sure of the conf first.
+SyncJob DataplaneController::NewJob(SyncJob::Kind kind) const {
+  SyncJob job;
+  job.kind = kind;
+  job.origin = dispatcher_.Now();
+  job.conf = DesiredConf(checker_.config().vpp_lb);
+  return job;
 }
 
 absl::StatusOr<DesiredVip> DataplaneController::Desired(const std::string& frontend) const {
@@ -164,9 +171,7 @@ void DataplaneController::OnEvent(const CheckerEvent& e) {
 
 void DataplaneController::SubmitEvent(const std::vector<std::string>& frontends,
                                       const std::map<std::string, std::set<IpAddress>>& flush) {
-  SyncJob job;
-  job.kind = SyncJob::Kind::kEvent;
-  job.origin = dispatcher_.Now();
+  SyncJob job = NewJob(SyncJob::Kind::kEvent);
   job.flush_now = flush;
   for (const std::string& fe : frontends) {
     auto d = Desired(fe);
@@ -176,10 +181,7 @@ void DataplaneController::SubmitEvent(const std::vector<std::string>& frontends,
 }
 
 void DataplaneController::SubmitFull(std::function<void(absl::Status)> done) {
-  SyncJob job;
-  job.kind = SyncJob::Kind::kFull;
-  job.origin = dispatcher_.Now();
-  job.conf = DesiredConf(checker_.config().vpp_lb);
+  SyncJob job = NewJob(SyncJob::Kind::kFull);
   for (const auto& [name, _] : checker_.config().frontends) {
     auto d = Desired(name);
     if (d.ok()) job.vips.push_back(std::move(*d));
@@ -196,9 +198,7 @@ absl::Status DataplaneController::Sync(const std::optional<std::string>& fronten
   }
   auto d = Desired(*frontend);
   if (!d.ok()) return d.status();
-  SyncJob job;
-  job.kind = SyncJob::Kind::kFrontend;
-  job.origin = dispatcher_.Now();
+  SyncJob job = NewJob(SyncJob::Kind::kFrontend);
   job.vips = {std::move(*d)};
   job.done = std::move(done);
   reconciler_.Submit(std::move(job));

@@ -50,6 +50,7 @@ class DataplaneController {
                    const std::map<std::string, std::set<IpAddress>>& flush_now);
   void SubmitFull(std::function<void(absl::Status)> done);
   void SchedulePeriodic();
+  SyncJob NewJob(SyncJob::Kind kind) const;
 
   Dispatcher& dispatcher_;
   Checker& checker_;

@@ -60,6 +60,9 @@ class LbClient : public LbApi {
   // Sends sockclnt_delete and closes. Safe when not connected.
   void Close();
   bool connected() const { return transport_.connected(); }
+  // See VppTransport::fd() and ServiceIdle().
+  int fd() const { return transport_.fd(); }
+  absl::Status ServiceIdle() { return transport_.ServiceIdle(); }
 
   // kNone once the connection is gone (e.g. after a timeout closed it).
   LbApiLevel api_level() const override { return connected() ? level_ : LbApiLevel::kNone; }

@@ -62,6 +62,7 @@ void Reconciler::Stop() {
   asio::post(io_, [this] {
     ping_timer_.cancel();
     retry_timer_.cancel();
+    watch_.reset();
     client_.Close();
     connected_ = false;
     work_.reset();
@@ -79,11 +80,21 @@ void Reconciler::Connect() {
       client_.Connect(options_.socket_path,
                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.call_timeout));
   if (!st.ok()) {
-    LogDebug("vpp-connect-failed",
-             {{"socket", options_.socket_path}, {"error", std::string(st.message())}});
+    // Said at warn when VPP becomes unreachable and whenever the reason
+    // changes (no socket, refused, permission denied...); the retries in
+    // between are quiet.
+    std::string why(st.message());
+    if (why != last_connect_error_) {
+      LogWarn("vpp-unreachable", {{"socket", options_.socket_path}, {"error", why}});
+      last_connect_error_ = why;
+    } else {
+      LogDebug("vpp-connect-failed", {{"socket", options_.socket_path}, {"error", why}});
+    }
     ScheduleRetry();
     return;
   }
+  last_connect_error_.clear();
+  retry_delay_ = Duration::zero();
   VppStatusInfo info;
   info.connected = true;
   info.level = client_.api_level();
@@ -95,8 +106,8 @@ void Reconciler::Connect() {
     cache_.clear();
     dirty_.clear();
     ++stats_.connects;
-    legacy_conf_written_.reset();
   }
+  conf_verified_.reset();
   level_ = info.level;
   connected_ = true;
   LogInfo("vpp-connect", {{"socket", options_.socket_path},
@@ -108,11 +119,13 @@ void Reconciler::Connect() {
              {"detail", "lb plugin without weights: weight 0 removes the AS, weight > 0 adds it"}});
   }
   SchedulePing();
+  WatchSocket();
   if (on_connected_) on_connected_();
 }
 
 void Reconciler::Disconnect(const absl::Status& why) {
   if (!connected_) return;
+  watch_.reset();
   client_.Close();
   connected_ = false;
   level_ = LbApiLevel::kNone;
@@ -129,6 +142,22 @@ void Reconciler::Disconnect(const absl::Status& why) {
   ScheduleRetry();
 }
 
+void Reconciler::WatchSocket() {
+  watch_.reset();
+  int fd = ::dup(client_.fd());
+  if (fd < 0) return;  // the ping still notices a lost VPP
+  watch_.emplace(io_, fd);
+  watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+    if (ec || !connected_) return;
+    absl::Status st = client_.ServiceIdle();
+    if (!st.ok()) {
+      Disconnect(st);
+      return;
+    }
+    WatchSocket();
+  });
+}
+
 void Reconciler::SchedulePing() {
   ping_timer_.expires_after(options_.ping_interval);
   ping_timer_.async_wait([this](const std::error_code& ec) {
@@ -143,7 +172,11 @@ void Reconciler::SchedulePing() {
 }
 
 void Reconciler::ScheduleRetry() {
-  retry_timer_.expires_after(options_.retry_interval);
+  retry_delay_ =
+      retry_delay_ == Duration::zero()
+          ? options_.retry_interval
+          : std::min(retry_delay_ * 2, std::max(options_.retry_max, options_.retry_interval));
+  retry_timer_.expires_after(retry_delay_);
   retry_timer_.async_wait([this](const std::error_code& ec) {
     if (ec || connected_) return;
     Connect();
@@ -158,6 +191,7 @@ void Reconciler::Submit(SyncJob job) {
       if (slot.vips.empty() || slot.origin == MonoTime{} || job.origin < slot.origin)
         slot.origin = job.origin;
       slot.kind = SyncJob::Kind::kEvent;
+      if (job.conf) slot.conf = job.conf;
       auto flush = job.flush_now.find(vip.frontend);
       if (flush != job.flush_now.end())
         slot.flush_now[vip.frontend].insert(flush->second.begin(), flush->second.end());
@@ -279,6 +313,7 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
           } else if constexpr (std::is_same_v<T, LbDelVip> || std::is_same_v<T, LbFlushVip>) {
             dirty_.insert(c.key.Normalized());
           } else if constexpr (std::is_same_v<T, LbSetConf>) {
+            conf_verified_.reset();  // check again before the next programming
           } else {
             dirty_.insert(c.vip.Normalized());
           }
@@ -356,6 +391,18 @@ absl::Status Reconciler::RunEvent(std::vector<SyncJob>& jobs) {
         origin = job.origin;
     }
   }
+  if (!calls.empty()) {
+    // The newest conf of the batch (every job carries the current one).
+    const std::optional<LbConf>* conf = nullptr;
+    for (const SyncJob& job : jobs)
+      if (job.conf) conf = &job.conf;
+    if (conf) {
+      if (absl::Status st = EnsureConf(*conf, /*force=*/false, &calls); !st.ok()) {
+        Disconnect(st);
+        return st;
+      }
+    }
+  }
   absl::Status st = Apply(std::move(calls), "event", origin);
   if (!st.ok() && !client_.connected()) Disconnect(st);
   return st;
@@ -374,30 +421,41 @@ absl::Status Reconciler::RunFrontend(const SyncJob& job) {
     auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
     calls.insert(calls.end(), diff.begin(), diff.end());
   }
+  if (!calls.empty()) {
+    if (absl::Status st = EnsureConf(job.conf, /*force=*/false, &calls); !st.ok()) {
+      Disconnect(st);
+      return st;
+    }
+  }
   absl::Status st = Apply(std::move(calls), "frontend", job.origin);
   if (!st.ok() && !client_.connected()) Disconnect(st);
   return st;
 }
 
+absl::Status Reconciler::EnsureConf(const std::optional<LbConf>& want, bool force,
+                                    std::vector<LbCall>* calls) {
+  if (!want || (!force && conf_verified_ == want)) return absl::OkStatus();
+  bool differs = true;
+  if (level_.load() != LbApiLevel::kLegacy) {
+    auto have = client_.ConfGet();
+    if (!have.ok()) return have.status();
+    differs = !(*have == *want);
+  } else if (conf_verified_ == want) {
+    // No lb_conf_get to compare with: written once per connection (and
+    // again when it changes).
+    differs = false;
+  }
+  if (differs) calls->insert(calls->begin(), LbSetConf{*want});
+  conf_verified_ = want;
+  return absl::OkStatus();
+}
+
 absl::Status Reconciler::RunFull(const SyncJob& job) {
   std::vector<LbCall> calls;
   LbApiLevel level = level_.load();
-  if (job.conf) {
-    if (level == LbApiLevel::kLegacy) {
-      // No lb_conf_get to compare with: write the conf once per connection
-      // (and again when it changes).
-      if (!legacy_conf_written_ || !(*legacy_conf_written_ == *job.conf)) {
-        calls.push_back(LbSetConf{*job.conf});
-        legacy_conf_written_ = *job.conf;
-      }
-    } else {
-      auto have = client_.ConfGet();
-      if (!have.ok()) {
-        Disconnect(have.status());
-        return have.status();
-      }
-      if (!(*have == *job.conf)) calls.push_back(LbSetConf{*job.conf});
-    }
+  if (absl::Status st = EnsureConf(job.conf, /*force=*/true, &calls); !st.ok()) {
+    Disconnect(st);
+    return st;
   }
   auto vips = client_.DumpVips();
   if (!vips.ok()) {

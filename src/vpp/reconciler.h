@@ -10,6 +10,7 @@
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <atomic>
 #include <deque>
@@ -33,7 +34,12 @@ namespace maglev {
 struct ReconcilerOptions {
   std::string socket_path = "/run/vpp/api.sock";
   Duration ping_interval = std::chrono::seconds(10);
-  Duration retry_interval = std::chrono::seconds(5);
+  // Reconnect attempts back off from retry_interval, doubling, up to
+  // retry_max: a restarted VPP is programmed again within a second of
+  // accepting connections, and an absent one costs a failed connect(2)
+  // twice a second.
+  Duration retry_interval = std::chrono::milliseconds(100);
+  Duration retry_max = std::chrono::milliseconds(500);
   Duration call_timeout = std::chrono::seconds(5);
 };
 
@@ -47,8 +53,12 @@ struct SyncJob {
   std::vector<DesiredVip> vips;
   // frontend -> addresses whose transition asked for a flush now.
   std::map<std::string, std::set<IpAddress>> flush_now;
-  std::optional<LbConf> conf;  // kFull: the global conf to enforce
-  MonoTime origin{};           // when the cause happened (latency metric)
+  // The global conf. A full sync always enforces it; any other job makes
+  // sure of it (once per connection, and when it changes) before it
+  // programs anything, so that no VIP forwards with VPP's initial GRE
+  // source addresses.
+  std::optional<LbConf> conf;
+  MonoTime origin{};  // when the cause happened (latency metric)
   std::function<void(absl::Status)> done;
 };
 
@@ -122,6 +132,14 @@ class Reconciler {
   void Disconnect(const absl::Status& why);
   void SchedulePing();
   void ScheduleRetry();
+  // Watches the socket between calls, so that VPP closing it (a restart) is
+  // noticed at once, not at the next call or ping.
+  void WatchSocket();
+  // Prepends the LbSetConf that `want` needs to `calls` (after reading
+  // VPP's conf unless this connection has already verified `want`; always
+  // with `force`). Errors are those of reading the conf.
+  absl::Status EnsureConf(const std::optional<LbConf>& want, bool force,
+                          std::vector<LbCall>* calls);
   void Drain();
   absl::Status RunEvent(std::vector<SyncJob>& jobs);
   absl::Status RunFrontend(const SyncJob& job);
@@ -138,6 +156,9 @@ class Reconciler {
   std::thread thread_;
   asio::steady_timer ping_timer_;
   asio::steady_timer retry_timer_;
+  Duration retry_delay_{};                               // the next reconnect's wait (backoff)
+  std::string last_connect_error_;                       // logged at warn when it changes
+  std::optional<asio::posix::stream_descriptor> watch_;  // a dup of the socket
   std::function<void()> on_connected_;
 
   std::atomic<bool> connected_{false};
@@ -151,7 +172,9 @@ class Reconciler {
   std::set<VipKey> dirty_;  // cache entries to re-dump before diffing
   VppStatusInfo status_;
   ReconcilerStats stats_;
-  std::optional<LbConf> legacy_conf_written_;  // reconciler thread only
+  // Reconciler thread only: the conf this connection has checked (or, with
+  // the legacy API that cannot read it, written).
+  std::optional<LbConf> conf_verified_;
   std::vector<double> latencies_;
   size_t latency_next_ = 0;
 };

@@ -323,6 +323,20 @@ absl::Status VppTransport::Pump(OnFrame&& on_frame, Done&& done) {
   }
 }
 
+absl::Status VppTransport::ServiceIdle() {
+  if (!connected()) return absl::UnavailableError("not connected to VPP");
+  std::vector<std::vector<uint8_t>> frames;
+  eof_ = false;
+  RETURN_IF_ERROR(ReadSome(&frames));
+  for (const auto& f : frames) {
+    ++stats_.frames_received;
+    if (!MaybeAnswerKeepalive(f)) ++stats_.unsolicited_frames;
+  }
+  if (eof_) return Fatal(absl::UnavailableError("VPP closed the API connection"));
+  if (out_pos_ < out_.size()) RETURN_IF_ERROR(WriteSome());
+  return absl::OkStatus();
+}
+
 bool VppTransport::MaybeAnswerKeepalive(const std::vector<uint8_t>& payload) {
   auto ka_id = MsgIdOf<vppmsg::MemclntKeepalive>();
   if (!ka_id.ok() || vppmsg::PeekMsgId(payload.data(), payload.size()) != *ka_id) return false;

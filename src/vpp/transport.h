@@ -107,6 +107,14 @@ class VppTransport {
   // Closes the socket at once, without sockclnt_delete.
   void Abort();
   bool connected() const { return fd_ >= 0; }
+  // The socket, so that its owner can watch it between calls (-1 when not
+  // connected). Only ServiceIdle() may read from it.
+  int fd() const { return fd_; }
+  // Handles what VPP sent while no call was in flight, without blocking:
+  // answers keepalives, drops (and counts) unsolicited frames. Unavailable
+  // once VPP has closed the connection, which is then closed here too: the
+  // owner learns of a VPP restart at once instead of at its next call.
+  absl::Status ServiceIdle();
 
   // The handle from sockclnt_create_reply (use it as client_index).
   uint32_t client_index() const { return client_index_; }

@@ -339,7 +339,7 @@ TEST_F(MaglevdTest, ColourAndScriptedInput) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("\033[32mup\033[0m"), std::string::npos) << r.out;
   r = Cli("--color=maybe show frontends");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);  // bad usage
   EXPECT_NE(r.err.find("--color"), std::string::npos) << r.err;
 
   // Commands on a pipe: no prompt, every line runs, failure shows in the
@@ -356,7 +356,9 @@ TEST_F(MaglevdTest, ColourAndScriptedInput) {
 TEST_F(MaglevdTest, UnreachableServer) {
   Result r = RunProgram({kMaglevc, "--server", "127.0.0.1:1", "show", "frontends"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "error: cannot reach maglevd at 127.0.0.1:1\n");
+  EXPECT_EQ(r.err,
+            "error: cannot reach maglevd at 127.0.0.1:1 (Failed to connect to remote host: "
+            "Connection refused)\n");
 }
 
 // Backends without health check are up at once; disabling the primary hands

@@ -114,7 +114,7 @@ class HttpProbes(unittest.TestCase):
         self.assertEqual(codes["b3"][0], "L7RSP")
         self.assertEqual(codes["b4"][0], "L7TOUT")
         # The healthy backend was never disturbed by the misbehaving ones.
-        self.assertEqual([r["to"] for r in self.daemon.transitions("b0")], ["unknown", "up"])
+        self.assertEqual([r["to"] for r in self.daemon.transitions("b0")], ["up"])
         # The probe sent our Host and User-Agent.
         self.assertTrue(ok.last_headers.get("User-Agent", "").startswith("maglevd/"))
         self.assertEqual(ok.last_headers.get("Host"), f"127.0.10.1:{ok.port}")
@@ -161,7 +161,7 @@ class HttpProbes(unittest.TestCase):
                                                     "            b0: {}\n            b9: {}")
         self.daemon.reload(text)
         self.daemon.wait_state("b9", "up")
-        self.assertEqual([r["to"] for r in self.daemon.transitions("b0")], ["unknown", "up"])
+        self.assertEqual([r["to"] for r in self.daemon.transitions("b0")], ["up"])
 
     def test_sigterm_is_graceful(self):
         self.start(1)
@@ -213,7 +213,7 @@ class OperatorActions(unittest.TestCase):
             self.daemon.wait_state("b0", "up")
             self.assertGreater(srv.count(), before)
             tos = [r["to"] for r in self.daemon.transitions("b0")]
-            self.assertEqual(tos, ["unknown", "up", "paused", "unknown", "up", "disabled",
+            self.assertEqual(tos, ["up", "paused", "unknown", "up", "disabled",
                                    "unknown", "up"])
         finally:
             self.daemon.stop()

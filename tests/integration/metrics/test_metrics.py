@@ -4,6 +4,7 @@ the API (maglevc) reports."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unittest
@@ -98,9 +99,26 @@ class Metrics(unittest.TestCase):
                                  int(eff), backend)
             self.assertEqual(sample("maglev_backend_effective_weight", backend="good"), 70)
             self.assertEqual(sample("maglev_frontend_state", frontend="web", state="up"), 1)
+            # Starting is not a transition.
+            self.assertFalse([s for s in families["maglev_backend_transitions"].samples
+                              if s.labels.get("from") == "unknown"
+                              and s.labels.get("to") == "unknown"])
+            # The VPP connection state is exported even with the dataplane off,
+            # so that an alert on it fires for a maglevd started without VPP.
+            self.assertEqual(sample("maglev_vpp_connected"), 0)
+            self.assertEqual(sample("maglev_vpp_dataplane_enabled"), 0)
+
             # An unknown path is a 404, not a crash.
             with self.assertRaises(urllib.error.HTTPError):
                 urllib.request.urlopen(f"http://127.0.0.1:{d.metrics_port}/nope", timeout=5)
+            # Prometheus' own linter accepts the exposition.
+            promtool = shutil.which("promtool")
+            if promtool is None:
+                self.skipTest("promtool not installed (Debian package prometheus; "
+                              "scripts/install-deps.sh installs it)")
+            check = subprocess.run([promtool, "check", "metrics"], input=text,
+                                   capture_output=True, text=True, timeout=30)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         finally:
             d.stop()
             good.stop()

@@ -245,7 +245,19 @@ class DebianPackage(unittest.TestCase):
             changelog = gzip.decompress(f.read()).decode()
         self.assertTrue(changelog.startswith(f"vpp-maglev ({project_version()})"), changelog)
         with open(self.path("/usr/share/doc/vpp-maglev/copyright")) as f:
-            self.assertIn("Upstream-Name: vpp-maglev", f.read())
+            text = f.read()
+        # Machine-readable (DEP-5): a header paragraph, a Files paragraph and
+        # a stand-alone License paragraph for every license it names.
+        paragraphs = [dict(re.findall(r"(?m)^([A-Za-z-]+):[ \t]*(.*)$", p))
+                      for p in text.strip().split("\n\n")]
+        self.assertTrue(paragraphs[0]["Format"].startswith(
+            "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0"))
+        self.assertEqual(paragraphs[0]["Upstream-Name"], "vpp-maglev")
+        files = [p for p in paragraphs if "Files" in p]
+        self.assertEqual([(p["Files"], p["License"]) for p in files], [("*", "Apache-2.0")])
+        self.assertTrue(any(p.get("License") == "Apache-2.0" and "Files" not in p
+                            for p in paragraphs[1:]))
+        self.assertIn("/usr/share/common-licenses/Apache-2.0", text)
 
     def test_maintainer_scripts(self):
         for name in ("postinst", "prerm", "postrm"):

@@ -76,9 +76,15 @@ TEST(GrammarTest, AmbiguousAndUnknownAndIncomplete) {
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("incomplete command \"show\""), std::string::npos);
   EXPECT_NE(p.status().message().find("frontends"), std::string::npos);
+  // A complete command followed by more words says so (it used to say
+  // "expected" followed by nothing).
   p = P(g, "show frontends web extra");
   ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.status().message().find("unknown word \"extra\""), std::string::npos);
+  EXPECT_EQ(p.status().message(),
+            "unexpected \"extra\": \"show frontends web\" takes no more words");
+  p = P(g, "show vpp extra");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message(), "unknown word \"extra\" after \"show vpp\": expected info, lb");
   p = P(g, "set backend b1 dance");
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("pause, resume, enable, disable"), std::string::npos);
@@ -501,7 +507,9 @@ TEST_F(CliTest, UnreachableServer) {
   auto p = grammar_.Parse(Grammar::Split("show frontends"));
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(RunCommand(grammar_, *p, dead, io), 1);
-  EXPECT_EQ(err.str(), "error: cannot reach maglevd at 127.0.0.1:" + std::to_string(port) + "\n");
+  // The reason without gRPC's decoration.
+  EXPECT_EQ(err.str(), "error: cannot reach maglevd at 127.0.0.1:" + std::to_string(port) +
+                           " (Failed to connect to remote host: Connection refused)\n");
 }
 
 TEST_F(CliTest, SetCommandsAndFailover) {

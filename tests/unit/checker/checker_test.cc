@@ -132,11 +132,13 @@ TEST_F(CheckerTest, OneSessionPerBackendAndUnreferencedNotProbed) {
   // 60s / (2s * 0.9) + 1 probes.
   EXPECT_GT(runner_.count("127.0.0.1"), 20);
   EXPECT_LE(runner_.count("127.0.0.1"), 60 / 1.8 + 2);
-  // Its transition event names both frontends.
+  // Its transition event names both frontends. (Starting is not a
+  // transition: the first event is the first probe's.)
   auto t = Transitions("a");
-  ASSERT_GE(t.size(), 2u);
-  EXPECT_EQ(t[1].transition.to, BackendState::kUp);
-  EXPECT_EQ(t[1].frontends, (std::vector<std::string>{"api", "web"}));
+  ASSERT_GE(t.size(), 1u);
+  EXPECT_EQ(t[0].transition.from, BackendState::kUnknown);
+  EXPECT_EQ(t[0].transition.to, BackendState::kUp);
+  EXPECT_EQ(t[0].frontends, (std::vector<std::string>{"api", "web"}));
 }
 
 TEST_F(CheckerTest, StaticBackendIsUpAtOnce) {
@@ -212,11 +214,11 @@ TEST_F(CheckerTest, RiseAndFallProduceTransitionsWithCodes) {
   d_.Advance(seconds(3));
   EXPECT_EQ(checker_.StateOf("b"), BackendState::kDown);
   auto t = Transitions("b");
-  ASSERT_EQ(t.size(), 2u);
-  EXPECT_EQ(t[1].transition.from, BackendState::kUnknown);
-  EXPECT_EQ(t[1].transition.to, BackendState::kDown);
-  EXPECT_EQ(t[1].transition.code, "L7STS");
-  EXPECT_EQ(t[1].transition.detail, "HTTP 503");
+  ASSERT_EQ(t.size(), 1u);  // no unknown -> unknown "start"
+  EXPECT_EQ(t[0].transition.from, BackendState::kUnknown);
+  EXPECT_EQ(t[0].transition.to, BackendState::kDown);
+  EXPECT_EQ(t[0].transition.code, "L7STS");
+  EXPECT_EQ(t[0].transition.detail, "HTTP 503");
   runner_.Heal("127.0.0.2");
   d_.Advance(seconds(25));
   EXPECT_EQ(checker_.StateOf("b"), BackendState::kUp);
@@ -243,10 +245,12 @@ TEST_F(CheckerTest, PauseStopsProbesAndResumeRestartsThem) {
   d_.Advance(milliseconds(100));
   EXPECT_EQ(runner_.count("127.0.0.1"), before + 1);  // probed at once
   EXPECT_EQ(checker_.StateOf("a"), BackendState::kUp);
-  // History kept across pause/resume: start, up, paused, unknown, up.
+  // History kept across pause/resume: up, paused, unknown, up.
   auto snap = checker_.GetBackend("a");
-  ASSERT_GE(snap->transitions.size(), 5u);
+  ASSERT_GE(snap->transitions.size(), 4u);
   EXPECT_EQ(snap->transitions[2].to, BackendState::kPaused);
+  EXPECT_EQ(snap->transitions[3].to, BackendState::kUp);
+  EXPECT_EQ(snap->transitions[3].from, BackendState::kUnknown);
 }
 
 TEST_F(CheckerTest, ResultOfAProbeInFlightAtPauseIsIgnored) {
@@ -308,6 +312,51 @@ TEST_F(CheckerTest, FailoverThroughEffectiveWeightsAndFrontendEvents) {
       saw_api_down = true;
   EXPECT_TRUE(saw_api_down);
   EXPECT_EQ(checker_.Effective("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Failover to another pool, fail-back and the loss of the last backend are
+// frontend events naming the old and new active pool and the reason, even
+// when the frontend's own state (up) does not change.
+TEST_F(CheckerTest, ActivePoolChangesAreFrontendEvents) {
+  checker_.Start(Parse(kBase));
+  d_.Advance(seconds(5));  // a, b up: web on primary, api on main
+  auto frontend_events = [this](const std::string& fe) {
+    std::vector<CheckerEvent> out;
+    for (auto& e : events_)
+      if (e.kind == CheckerEvent::Kind::kFrontendState && e.frontends[0] == fe) out.push_back(e);
+    return out;
+  };
+  ASSERT_FALSE(frontend_events("web").empty());
+  EXPECT_EQ(frontend_events("web").back().active_pool_to, "primary");
+  events_.clear();
+
+  ASSERT_TRUE(checker_.Disable("a").ok());
+  EXPECT_TRUE(frontend_events("web").empty());  // b still carries primary
+  auto api = frontend_events("api");
+  ASSERT_EQ(api.size(), 1u);  // api lost its last backend
+  EXPECT_EQ(api[0].frontend_from, FrontendState::kUp);
+  EXPECT_EQ(api[0].frontend_to, FrontendState::kDown);
+  EXPECT_EQ(api[0].active_pool_from, "main");
+  EXPECT_EQ(api[0].active_pool_to, "");
+  EXPECT_EQ(api[0].reason, "no pool has an up backend");
+
+  ASSERT_TRUE(checker_.Disable("b").ok());
+  auto web = frontend_events("web");
+  ASSERT_EQ(web.size(), 1u);  // failover: still up, on the fallback pool
+  EXPECT_EQ(web[0].frontend_from, FrontendState::kUp);
+  EXPECT_EQ(web[0].frontend_to, FrontendState::kUp);
+  EXPECT_EQ(web[0].active_pool_from, "primary");
+  EXPECT_EQ(web[0].active_pool_to, "fallback");
+  EXPECT_EQ(web[0].reason, "pool primary has no up backend");
+
+  events_.clear();
+  ASSERT_TRUE(checker_.Enable("b").ok());
+  d_.Advance(seconds(1));
+  web = frontend_events("web");
+  ASSERT_EQ(web.size(), 1u);  // fail-back
+  EXPECT_EQ(web[0].active_pool_from, "fallback");
+  EXPECT_EQ(web[0].active_pool_to, "primary");
+  EXPECT_EQ(web[0].reason, "pool primary has an up backend again");
 }
 
 TEST_F(CheckerTest, SetWeightValidatesAndEmits) {

@@ -24,20 +24,5 @@ TEST(MetricsWriter, TextFormat) {
             "maglev_h_seconds_count{type=\"http\"} 6\n");
 }
 
-TEST(SplitHostPort, Forms) {
-  std::string h, p;
-  ASSERT_TRUE(SplitHostPort("127.0.0.1:9091", &h, &p));
-  EXPECT_EQ(h, "127.0.0.1");
-  EXPECT_EQ(p, "9091");
-  ASSERT_TRUE(SplitHostPort("[::1]:80", &h, &p));
-  EXPECT_EQ(h, "::1");
-  ASSERT_TRUE(SplitHostPort(":80", &h, &p));
-  EXPECT_EQ(h, "0.0.0.0");
-  EXPECT_FALSE(SplitHostPort("::1:80", &h, &p));
-  EXPECT_FALSE(SplitHostPort("host", &h, &p));
-  EXPECT_FALSE(SplitHostPort("h:99999", &h, &p));
-  EXPECT_FALSE(SplitHostPort("h:x", &h, &p));
-}
-
 }  // namespace
 }  // namespace maglev

@@ -634,6 +634,44 @@ maglev: {}
      "frontends.web: line 9: missing address\n"
      "frontends.web.pools[0]: line 12: missing name\n"
      "frontends.web.pools[1].name: line 13: empty name"},
+    {"Ipv4CompatibleAndMappedIpv6AddressesCannotBeProgrammed",
+     R"(maglev:
+  vpp:
+    lb: { ipv6-src-address: 2001:db8::1 }
+  backends:
+    compat: { address: "::a00:3" }
+    loop6: { address: "::1" }
+    mapped: { address: "::ffff:10.0.0.3" }
+    good: { address: 2001:db8::10 }
+  frontends:
+    compat-vip:
+      address: "::102:304"
+      port: 80
+      pools:
+        - name: p
+          backends: { good: {} }
+    mapped-vip:
+      address: "::ffff:1.2.3.4"
+      port: 80
+      pools:
+        - name: p
+          backends: { compat: {}, loop6: {}, mapped: {} }
+)",
+     ConfigErrorKind::kSemantic,
+     "backends.compat.address: line 5: ::10.0.0.3 is an IPv4-compatible IPv6 address (::/96), "
+     "which "
+     "VPP takes for the IPv4 address 10.0.0.3; use a routable IPv6 address or write 10.0.0.3\n"
+     "backends.loop6.address: line 6: ::1 is an IPv4-compatible IPv6 address (::/96), which VPP "
+     "takes for the IPv4 address 0.0.0.1; use a routable IPv6 address or write 0.0.0.1\n"
+     "backends.mapped.address: line 7: ::ffff:10.0.0.3 is an IPv4-mapped IPv6 address "
+     "(::ffff:0:0/96): it would be probed over IPv4 while VPP sends GRE6 to an address that is "
+     "not routed; write 10.0.0.3\n"
+     "frontends.compat-vip.address: line 11: ::1.2.3.4 is an IPv4-compatible IPv6 address "
+     "(::/96), which VPP takes for the IPv4 address 1.2.3.4; use a routable IPv6 address or "
+     "write 1.2.3.4\n"
+     "frontends.mapped-vip.address: line 17: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address "
+     "(::ffff:0:0/96): it would be probed over IPv4 while VPP sends GRE6 to an address that is "
+     "not routed; write 1.2.3.4"},
     {"DuplicatePoolName",
      R"(maglev:
   vpp:

@@ -15,7 +15,7 @@ using std::chrono::seconds;
 // state after each one as a compact string: u(nknown) U(p) D(own).
 std::string RunSeq(int rise, int fall, const std::string& seq, std::string* counters = nullptr) {
   HealthStateMachine sm(rise, fall, 100);
-  sm.Start(0);
+  sm.Start();
   std::string out;
   int64_t t = 1;
   for (char c : seq) {
@@ -28,13 +28,12 @@ std::string RunSeq(int rise, int fall, const std::string& seq, std::string* coun
 
 TEST(StateMachine, StartsUnknownWithCounterRiseMinusOne) {
   HealthStateMachine sm(3, 2, 5);
-  Transition t = sm.Start(42);
+  sm.Start();
   EXPECT_EQ(sm.state(), BackendState::kUnknown);
   EXPECT_EQ(sm.counter(), 2);
   EXPECT_EQ(sm.max_counter(), 4);
-  EXPECT_EQ(t.to, BackendState::kUnknown);
-  EXPECT_EQ(t.at_unix_ns, 42);
-  EXPECT_EQ(t.code, "start");
+  // Starting is not a transition (no unknown -> unknown entry).
+  EXPECT_TRUE(sm.history().empty());
 }
 
 struct SeqCase {
@@ -87,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(StateMachine, IntervalSelection) {
   const Duration iv = seconds(2), fast = milliseconds(500), down = seconds(10);
   HealthStateMachine sm(2, 3, 5);
-  sm.Start(0);
+  sm.Start();
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // unknown
   sm.Record(false, "L4CON", "", 1);
   EXPECT_EQ(sm.counter(), 0);
@@ -111,7 +110,7 @@ TEST(StateMachine, IntervalSelection) {
 
 TEST(StateMachine, TransitionCarriesCodeAndDetail) {
   HealthStateMachine sm(2, 3, 5);
-  sm.Start(0);
+  sm.Start();
   auto t = sm.Record(false, "L7STS", "HTTP 503", 77);
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->from, BackendState::kUnknown);
@@ -125,7 +124,7 @@ TEST(StateMachine, TransitionCarriesCodeAndDetail) {
 
 TEST(StateMachine, HistoryIsBoundedNewestFirst) {
   HealthStateMachine sm(1, 1, 3);
-  sm.Start(0);
+  sm.Start();
   for (int i = 1; i <= 10; ++i) sm.Record(i % 2 == 1, "c" + std::to_string(i), "", i);
   ASSERT_EQ(sm.history().size(), 3u);
   EXPECT_EQ(sm.history()[0].code, "c10");
@@ -138,7 +137,7 @@ TEST(StateMachine, HistoryIsBoundedNewestFirst) {
 
 TEST(StateMachine, PauseResume) {
   HealthStateMachine sm(2, 3, 10);
-  sm.Start(0);
+  sm.Start();
   sm.Record(true, "L7OK", "", 1);
   auto p = sm.Pause(2);
   ASSERT_TRUE(p.ok());
@@ -158,7 +157,7 @@ TEST(StateMachine, PauseResume) {
   ASSERT_TRUE(r->has_value());
   EXPECT_EQ(sm.state(), BackendState::kUnknown);
   EXPECT_EQ(sm.counter(), 1);          // rise - 1: expedited resolution again
-  EXPECT_EQ(sm.history().size(), 4u);  // history kept: start, up, paused, unknown
+  EXPECT_EQ(sm.history().size(), 3u);  // history kept: up, paused, unknown
   // Resume of a running backend is a no-op.
   auto r2 = sm.Resume(6);
   ASSERT_TRUE(r2.ok());
@@ -167,7 +166,7 @@ TEST(StateMachine, PauseResume) {
 
 TEST(StateMachine, DisableEnableAndPreconditions) {
   HealthStateMachine sm(2, 3, 10);
-  sm.Start(0);
+  sm.Start();
   auto d = sm.Disable(1);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(sm.state(), BackendState::kDisabled);
@@ -192,7 +191,7 @@ TEST(StateMachine, DisableEnableAndPreconditions) {
 
 TEST(StateMachine, RestartAndRemove) {
   HealthStateMachine sm(2, 3, 10);
-  sm.Start(0);
+  sm.Start();
   sm.Record(true, "L7OK", "", 1);
   Transition t = sm.Restart(4, 1, 2, "restart", "changed");
   EXPECT_EQ(t.from, BackendState::kUp);

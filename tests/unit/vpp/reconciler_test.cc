@@ -14,6 +14,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/log.h"
 #include "vppsim/server.h"
@@ -286,6 +287,106 @@ TEST_F(ReconcilerTest, ReconnectsWhenTheSimulatorComesBack) {
   ASSERT_TRUE(seen.ok());
   ASSERT_TRUE(seen->vip.has_value());
   EXPECT_EQ(seen->vip->active.size(), 1u);
+}
+
+// The lb-call records the reconciler logs at debug, in order.
+class CallRecorder {
+ public:
+  CallRecorder() {
+    id_ = Logger::Get().AddSink(LogLevel::kDebug, [this](const LogRecord& r) {
+      if (r.msg != "lb-call") return;
+      for (const LogField& f : r.attrs) {
+        if (f.key != "call") continue;
+        std::lock_guard<std::mutex> lock(mu_);
+        calls_.push_back(f.value);
+      }
+    });
+  }
+  ~CallRecorder() { Logger::Get().RemoveSink(id_); }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(calls_, {});
+  }
+
+ private:
+  int id_;
+  std::mutex mu_;
+  std::vector<std::string> calls_;
+};
+
+LbConf TestConf() {
+  LbConf c;
+  c.ip4_src_address = Ip("192.0.2.1");
+  c.ip6_src_address = Ip("2001:db8::1");
+  c.sticky_buckets_per_core = 1024;
+  c.flow_timeout = 40;
+  return c;
+}
+
+// A fresh VPP has GRE sources 255.255.255.255 / ffff:...: a VIP programmed
+// before lb_conf forwards packets that backends drop. Frontend and event
+// syncs (warmup releases frontends with them, long before the first full
+// sync) must set the conf first.
+TEST_F(ReconcilerTest, ConfIsSetBeforeTheFirstVipOfAnySync) {
+  CallRecorder rec;
+  SyncJob job;
+  job.kind = SyncJob::Kind::kFrontend;
+  job.conf = TestConf();
+  job.vips = {Vip(50, 2, [](int) { return uint8_t{100}; })};
+  ASSERT_TRUE(RunJob(job).ok());
+  std::vector<std::string> calls = rec.Take();
+  ASSERT_GE(calls.size(), 4u);
+  EXPECT_EQ(calls[0].rfind("set-conf", 0), 0u) << calls[0];
+  EXPECT_EQ(calls[1].rfind("add-vip", 0), 0u) << calls[1];
+
+  // Verified once per connection: the next event sync sends only its own
+  // calls.
+  SyncJob event;
+  event.kind = SyncJob::Kind::kEvent;
+  event.conf = TestConf();
+  event.vips = {Vip(51, 1, [](int) { return uint8_t{100}; })};
+  rec_->Submit(event);
+  Barrier();
+  calls = rec.Take();
+  ASSERT_FALSE(calls.empty());
+  for (const std::string& c : calls) EXPECT_NE(c.rfind("set-conf", 0), 0u) << c;
+
+  // After VPP restarts (conf back to its defaults), the first event sync
+  // sets it again before its VIP.
+  sim_->Stop();
+  ASSERT_TRUE(WaitFor([&] { return !rec_->connected(); }));
+  sim_->Start();
+  ASSERT_TRUE(WaitFor([&] { return rec_->connected(); }));
+  Barrier();
+  rec.Take();
+  rec_->Submit(event);
+  Barrier();
+  calls = rec.Take();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[0].rfind("set-conf", 0), 0u) << calls[0];
+  EXPECT_EQ(calls[1].rfind("add-vip", 0), 0u) << calls[1];
+}
+
+// VPP closing the socket (a restart) is noticed at once, not at the next
+// ping (here an hour away), and the reconnect follows within the backoff.
+TEST_F(ReconcilerTest, NoticesVppGoingAwayWithoutWaitingForThePing) {
+  rec_.reset();
+  ReconcilerOptions o;
+  o.socket_path = path_;
+  o.ping_interval = std::chrono::hours(1);
+  o.call_timeout = 2s;
+  rec_ = std::make_unique<Reconciler>(o);
+  std::atomic<int> connects{0};
+  rec_->SetOnConnected([&] { connects.fetch_add(1); });
+  rec_->Start();
+  ASSERT_TRUE(WaitFor([&] { return rec_->connected(); }));
+  sim_->Stop();
+  ASSERT_TRUE(WaitFor([&] { return !rec_->connected(); }));
+  EXPECT_EQ(rec_->stats().disconnects, 1u);
+  sim_->Start();
+  ASSERT_TRUE(WaitFor([&] { return rec_->connected(); }));
+  EXPECT_EQ(connects.load(), 2);
+  rec_.reset();
 }
 
 }  // namespace
