@@ -68,8 +68,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         srv = self.server.owner
         with srv.lock:
             srv.requests += 1
+            number = srv.requests
             srv.last_headers = dict(self.headers)
             mode = srv.mode
+        if srv.script is not None:
+            # Outside the lock: the script may block (e.g. ask the prober for
+            # its state) while the prober waits for this very answer.
+            mode = srv.script(number)
         if mode == "garbage":
             self.wfile.write(b"this is not HTTP at all\r\n\r\n")
             self.close_connection = True
@@ -99,14 +104,24 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         # Probers close early (e.g. without reading the body): not an error.
         pass
 
+    def server_bind(self):
+        # HTTPServer.server_bind also looks the address up in DNS (getfqdn),
+        # up to ~100 ms per server here, for a name nothing uses.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
 
 class HttpBackend:
     """A real HTTP server whose behaviour can be switched while it runs:
-    mode is a status code ("200", "503"), "garbage", "close" or "hang"."""
+    mode is a status code ("200", "503"), "garbage", "close" or "hang".
+    With script, script(n) is called for the n-th request (1-based) before
+    it is answered and returns the mode for that request instead."""
 
-    def __init__(self, host="127.0.0.1", port=0, mode="200", body=b"ok\n", tls_context=None):
+    def __init__(self, host="127.0.0.1", port=0, mode="200", body=b"ok\n", tls_context=None,
+                 script=None):
         self.lock = threading.Lock()
         self.requests = 0
+        self.script = script
         self.last_headers = {}
         self.mode = mode
         self.body = body
