@@ -76,7 +76,7 @@ StatsWriter::StatsWriter(Options options, int fd, uint8_t* map)
   Store(kOffBase, base_);
   Store(kOffEpoch, 1);
   Store(kOffInProgress, 0);
-  directory_ = AllocVector(kDirectoryVec, kEntryBytes, 0, 64);
+  directory_ = AllocVector(kDirectoryVec, kEntryBytes, 0, 16);
   if (directory_ != 0) Store(kOffDirectory, Ptr(directory_));
 }
 
