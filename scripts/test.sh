@@ -5,7 +5,8 @@
 #   3. an ASan+UBSan build (build-asan/) and every test again,
 #   4. a ThreadSanitizer build (build-tsan/) of the tests where threads meet:
 #      the reconciler's thread, the simulator's server, the VPP transport,
-#      the watch hub and the gRPC service with its loop and dataplane.
+#      the watch hub, the gRPC service with its loop and dataplane, and the
+#      stats-segment reader against a writer thread.
 # Set MAGLEV_SKIP_SANITIZERS=1 to skip steps 3 and 4 for a quicker local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,8 @@ if [ "${MAGLEV_SKIP_SANITIZERS:-0}" != "1" ]; then
 
   echo "== build-tsan/ (ThreadSanitizer) =="
   tsan_tests=(vpp_reconciler_test vpp_transport_test vpp_lb_client_test vppsim_server_test
-              api_watch_hub_test api_service_test)
+              api_watch_hub_test api_service_test vpp_stats_segment_test
+              vpp_stats_scraper_test)
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAGLEV_TSAN=ON >/dev/null
   cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
   export TSAN_OPTIONS="halt_on_error=1:suppressions=$(pwd)/tests/tsan.supp"

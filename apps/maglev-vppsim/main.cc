@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "common/duration.h"
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
   uint16_t lb_first_msg_id = vppsim::kDefaultLbFirstMsgId;
   std::string version;
   bool show_version = false;
+  std::string stats_socket;
+  uint32_t workers = 0;
+  std::string stats_interval_text = "10s";
   app.add_option("--socket", socket_path, "unix socket to listen on (like VPP's api.sock)");
   app.add_flag("--legacy-lb-api", legacy,
                "behave as lb API 1.1.0 (VPP <= 26.06): no weights, no lb_conf_get, "
@@ -38,6 +42,15 @@ int main(int argc, char** argv) {
                  "first message id of the lb block (clients must read ids from the table)")
       ->capture_default_str();
   app.add_option("--vpp-version", version, "version string reported by show_version");
+  app.add_option("--stats-socket", stats_socket,
+                 "stats segment socket (like VPP's stats.sock); default stats.sock beside "
+                 "--socket, empty = no stats segment");
+  app.add_option("--workers", workers, "simulated VPP worker threads (0..256; thread 0 is main)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--stats-update-interval", stats_interval_text,
+                 "period of /sys/heartbeat (statseg update-interval, Go duration)")
+      ->capture_default_str();
   app.add_flag("--version", show_version, "print the version and exit");
   if (auto rc = ParseFlags(app, argc, argv, "maglev-vppsim")) return *rc;
 
@@ -63,6 +76,17 @@ int main(int argc, char** argv) {
     std::cerr << "maglev-vppsim: bad --gc-interval \"" << gc_interval_text << "\"\n";
     return 2;
   }
+  std::optional<Duration> stats_interval = ParseDuration(stats_interval_text);
+  if (!stats_interval) {
+    std::cerr << "maglev-vppsim: bad --stats-update-interval \"" << stats_interval_text << "\"\n";
+    return 2;
+  }
+  if (app.count("--stats-socket") == 0) {
+    // Beside the API socket, as VPP's runtime directory holds both.
+    const size_t slash = socket_path.rfind('/');
+    stats_socket = (slash == std::string::npos ? std::string() : socket_path.substr(0, slash + 1)) +
+                   "stats.sock";
+  }
   Logger::Get().SetLevel(level);
   Logger::Get().SetFormat(log_format_text == "text" ? LogFormat::kText : LogFormat::kJson);
   // A client vanishing mid-write must not kill the simulator.
@@ -75,6 +99,9 @@ int main(int argc, char** argv) {
   options.gc_interval = *gc_interval;
   options.lb_first_msg_id = lb_first_msg_id;
   options.version = version;
+  options.stats_socket_path = stats_socket;
+  options.num_workers = workers;
+  options.stats_update_interval = *stats_interval;
   absl::StatusOr<std::unique_ptr<vppsim::SimServer>> server =
       vppsim::SimServer::Create(io, options);
   if (!server.ok()) {

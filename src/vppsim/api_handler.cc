@@ -6,6 +6,7 @@
 
 #include "common/ip_address.h"
 #include "common/log.h"
+#include "maglev/flow_hash.h"
 #include "vppsim/wire.h"
 
 namespace maglev::vppsim {
@@ -99,6 +100,7 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
   LbModel::Options model_options;
   model_options.legacy = options_.legacy_lb;
   model_options.num_interfaces = options_.num_interfaces;
+  model_options.num_threads = 1 + options_.num_workers;
   model_ = std::make_unique<LbModel>(model_options, [this, clock = std::move(clock)] {
     return (clock ? clock() : 0.0) + clock_offset_;
   });
@@ -341,24 +343,65 @@ void ApiHandler::OnShowVersion(Ctx& c) {
 void ApiHandler::OnCliInband(Ctx& c) {
   const uint32_t len = LoadBe32(c.p + 10);
   std::string cmd(reinterpret_cast<const char*>(c.p + 14), len);
-  std::string out = RunCli(cmd);
-  Reply(c, WireWriter().Be16(Id("cli_inband_reply")).Be32(c.context).Be32(0).VarString(out).Take());
+  int32_t rv = 0;
+  std::string out = RunCli(cmd, &rv);
+  Reply(c, WireWriter()
+               .Be16(Id("cli_inband_reply"))
+               .Be32(c.context)
+               .Be32(static_cast<uint32_t>(rv))
+               .VarString(out)
+               .Take());
 }
 
-std::string ApiHandler::RunCli(const std::string& command) {
+std::string ApiHandler::RunCli(const std::string& command, int32_t* retval) {
+  int32_t ignored_rv = 0;
+  int32_t& rv = retval ? *retval : ignored_rv;
+  rv = 0;
   std::vector<std::string> t = Tokens(command);
-  // VPP's CLI accepts any unambiguous prefix of each keyword ("sh lb vip ver").
+  // VPP's CLI accepts any unambiguous prefix of each command word ("sh lb
+  // vip"); what follows the command's path is the command's own input, which
+  // it parses with exact keywords ("verbose", not "ver").
   auto is = [&](size_t i, const char* word) {
     return i < t.size() && !t[i].empty() && std::string_view(word).substr(0, t[i].size()) == t[i];
   };
-  if (t.size() >= 2 && is(0, "show") && is(1, "lb")) {
-    if (t.size() == 2) return model_->ShowLb();
-    if (is(2, "vips") && t.size() == 3) return model_->ShowVips(false);
-    if (is(2, "vips") && t.size() == 4 && is(3, "verbose")) return model_->ShowVips(true);
+  // The rest of the command text from token i on ("unknown input `...'").
+  auto rest = [&](size_t i) {
+    size_t pos = 0;
+    for (size_t k = 0; k < i; ++k) {
+      pos = command.find_first_not_of(" \t\r\n", pos);
+      pos = command.find_first_of(" \t\r\n", pos);
+    }
+    pos = command.find_first_not_of(" \t\r\n", pos == std::string::npos ? command.size() : pos);
+    std::string r = pos == std::string::npos ? std::string() : command.substr(pos);
+    while (!r.empty() && (r.back() == '\n' || r.back() == ' ')) r.pop_back();
+    return r;
+  };
+  auto unknown = [&](const std::string& path, size_t i) {
+    rv = -1;
+    return (path.empty() ? std::string() : path + ": ") + "unknown input `" + rest(i) + "'\n";
+  };
+  if (is(0, "show") && t.size() >= 2) {
+    if (is(1, "lb")) {
+      if (t.size() >= 3 && is(2, "vips")) {
+        return model_->ShowVips(t.size() >= 4 && t[3].rfind("verbose", 0) == 0);
+      }
+      return model_->ShowLb();
+    }
+    if (is(1, "version")) {
+      return "vpp v" + options_.version + " built by maglev-vppsim on localhost at " +
+             options_.build_date + "\n";
+    }
+    return unknown("show", 1);
   }
-  if (t.size() == 2 && is(0, "show") && is(1, "version")) {
-    return "vpp v" + options_.version + " built by maglev-vppsim on localhost at " +
-           options_.build_date + "\n";
+  if (is(0, "test") && t.size() >= 2 && is(1, "lb")) {
+    if (t.size() >= 3 && is(2, "packet")) {
+      return TestLbPacket(std::vector<std::string>(t.begin() + 3, t.end()), &rv);
+    }
+    if (t.size() >= 4 && is(2, "flowtable") && is(3, "flush")) {
+      model_->FlushAllFlowTables();
+      return "";
+    }
+    return unknown("test lb", 2);
   }
   // Simulator-only hooks for deterministic tests of GC timing.
   if (t.size() == 2 && t[0] == "vppsim" && t[1] == "gc") {
@@ -376,7 +419,92 @@ std::string ApiHandler::RunCli(const std::string& command) {
   if (t.size() == 2 && t[0] == "vppsim" && t[1] == "time") {
     return "time " + std::to_string(model_->NowSeconds()) + "\n";
   }
-  return "unknown input `" + command + "'\n";
+  return unknown("", 0);
+}
+
+std::string ApiHandler::TestLbPacket(const std::vector<std::string>& a, int32_t* retval) {
+  auto fail = [&](const std::string& why) {
+    *retval = -1;
+    return "test lb packet: " + why + "\n";
+  };
+  const char* usage =
+      "usage: test lb packet <vip> <src-address> <src-port> <dst-port> tcp|udp [count <n>] "
+      "[thread <n>] [length <bytes>]";
+  if (a.size() < 5) return fail(usage);
+  std::optional<IpAddress> dst = IpAddress::Parse(a[0]);
+  std::optional<IpAddress> src = IpAddress::Parse(a[1]);
+  auto number = [](const std::string& s, uint64_t max) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    uint64_t v = std::stoull(s);
+    if (v > max) return std::nullopt;
+    return v;
+  };
+  std::optional<uint64_t> sport = number(a[2], 65535);
+  std::optional<uint64_t> dport = number(a[3], 65535);
+  if (!dst || !src || dst->family() != src->family())
+    return fail(std::string("bad addresses: ") + usage);
+  if (!sport || !dport) return fail(std::string("bad port: ") + usage);
+  LbFlow flow;
+  flow.ip6 = dst->is_v6();
+  if (flow.ip6) {
+    flow.dst = dst->ip46();
+    flow.src = src->ip46();
+  } else {
+    std::copy(dst->v4_bytes(), dst->v4_bytes() + 4, flow.dst.begin());
+    std::copy(src->v4_bytes(), src->v4_bytes() + 4, flow.src.begin());
+  }
+  if (a[4] == "tcp") {
+    flow.protocol = kIpProtocolTcp;
+  } else if (a[4] == "udp") {
+    flow.protocol = kIpProtocolUdp;
+  } else {
+    return fail(usage);
+  }
+  flow.src_port = static_cast<uint16_t>(*sport);
+  flow.dst_port = static_cast<uint16_t>(*dport);
+  uint64_t count = 1;
+  // No workers: the main thread forwards. Otherwise the flow stays on one
+  // worker, chosen from its 5-tuple (a stand-in for the NIC's RSS).
+  const uint32_t workers = model_->num_threads() - 1;
+  uint32_t thread = workers == 0 ? 0 : 1 + LbFlowHash(flow, false) % workers;
+  uint32_t length = (flow.ip6 ? 40 : 20) + (flow.protocol == kIpProtocolTcp ? 20 : 8);
+  for (size_t i = 5; i < a.size(); i += 2) {
+    std::optional<uint64_t> v = i + 1 < a.size() ? number(a[i + 1], 10000000) : std::nullopt;
+    if (!v) return fail(usage);
+    if (a[i] == "count" && *v >= 1) {
+      count = *v;
+    } else if (a[i] == "thread" && *v < model_->num_threads()) {
+      thread = static_cast<uint32_t>(*v);
+    } else if (a[i] == "length" && *v >= length && *v <= 65535) {
+      length = static_cast<uint32_t>(*v);
+    } else {
+      return fail(usage);
+    }
+  }
+  uint64_t by_counter[kNumVipCounters] = {};
+  std::optional<LbPacketResult> last;
+  for (uint64_t n = 0; n < count; ++n) {
+    last = model_->InjectPacket(flow, thread, length);
+    if (!last) return fail("no VIP route covers " + dst->ToString());
+    ++by_counter[last->counter];
+  }
+  const LbVip& vip = model_->vip(last->vip_index);
+  char buf[256];
+  std::string out;
+  const std::string as =
+      last->as_index == 0 ? std::string("none") : FormatIp46(model_->as(last->as_index).address);
+  std::snprintf(buf, sizeof buf, "vip [%u] hash 0x%08x bucket %u thread %u as %s\n",
+                last->vip_index, last->hash, LbNewFlowBucket(last->hash, vip.table_length),
+                last->thread, as.c_str());
+  out += buf;
+  for (uint32_t c = 0; c < kNumVipCounters; ++c) {
+    std::snprintf(buf, sizeof buf, "  %s: %llu\n", kLbVipCounterNames[c],
+                  static_cast<unsigned long long>(by_counter[c]));
+    out += buf;
+  }
+  return out;
 }
 
 // --- lb messages -----------------------------------------------------------

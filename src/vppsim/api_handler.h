@@ -47,6 +47,7 @@ class ApiHandler {
     std::string version;   // show_version; default "26.10-maglev-vppsim" / "26.06-..."
     std::string build_date;
     uint32_t num_interfaces = 3;
+    uint32_t num_workers = 0;  // VPP worker threads (the main thread is thread 0)
   };
 
   // `clock`: seconds since the simulated VPP started (see LbModel::Clock).
@@ -76,8 +77,9 @@ class ApiHandler {
   const LbModel& model() const { return *model_; }
   const MessageTable& messages() const { return table_; }
   const Options& options() const { return options_; }
-  // The CLI as cli_inband runs it.
-  std::string RunCli(const std::string& command);
+  // The CLI as cli_inband runs it: the reply text, and VPP's retval (0, or -1
+  // when the command failed, e.g. unknown input) in *retval.
+  std::string RunCli(const std::string& command, int32_t* retval = nullptr);
 
  private:
   struct Ctx;
@@ -119,6 +121,7 @@ class ApiHandler {
   void AsDump(Ctx& c, bool v2);
   void IntfNat(Ctx& c, bool ip6);
   void AutoReply(Ctx& c, const char* reply_name, int32_t retval);
+  std::string TestLbPacket(const std::vector<std::string>& args, int32_t* retval);
 
   Options options_;
   MessageTable table_;

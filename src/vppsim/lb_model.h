@@ -11,11 +11,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "maglev/flow_hash.h"
 #include "maglev/maglev.h"
 
 namespace maglev::vppsim {
@@ -75,6 +77,42 @@ struct ApiVipKey {
 // ip46 form of an API address (IPv4 = 12 zero bytes + 4 bytes).
 Ip46 DecodeApiAddress(const ApiAddress& a);
 
+// The lb plugin's four per-VIP counters (STATS.md §4.2), in VPP's order; their
+// stats-segment names are these strings verbatim.
+enum LbVipCounter : uint32_t {
+  kCounterNextPacket = 0,   // "packet from existing sessions"
+  kCounterFirstPacket = 1,  // "first session packet"
+  kCounterUntracked = 2,    // "untracked packet"
+  kCounterNoServer = 3,     // "no server configured"
+  kNumVipCounters = 4,
+};
+extern const char* const kLbVipCounterNames[kNumVipCounters];
+
+// Where the model's counters are mirrored besides its own memory: the stats
+// segment (vppsim/sim_stats.h). Called on the model's thread.
+class LbStatsSink {
+ public:
+  virtual ~LbStatsSink() = default;
+  // vlib_validate + vlib_zero of the four counters at a new VIP's pool index
+  // (the counters are created at the first call).
+  virtual void ResetVipCounters(uint32_t vip_index) = 0;
+  virtual void CountVip(LbVipCounter counter, uint32_t thread, uint32_t vip_index) = 0;
+  // A load-balance was allocated: /net/route/to and /via validated and zeroed.
+  virtual void ResetRoute(uint32_t lb_index) = 0;
+  // ip4-/ip6-lookup forwarded one packet with this load-balance.
+  virtual void CountRoute(uint32_t thread, uint32_t lb_index, uint64_t bytes) = 0;
+};
+
+// What the lb node did with one injected packet.
+struct LbPacketResult {
+  uint32_t vip_index = 0;  // 0: the placeholder (per-port miss)
+  uint32_t thread = 0;
+  uint32_t hash = 0;
+  uint32_t route_lb = 0;  // the load-balance whose /net/route/to counted it
+  LbVipCounter counter = kCounterNoServer;
+  uint32_t as_index = 0;  // 0: dropped (no server)
+};
+
 struct LbConf {
   std::array<uint8_t, 4> ip4_src{0xff, 0xff, 0xff, 0xff};
   std::array<uint8_t, 16> ip6_src{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -113,6 +151,9 @@ struct AsSetWeightRequest {
 
 struct LbAs {
   Ip46 address{};
+  // The load-balance of the AS's host route (FIB source RR), which lb stacks
+  // the AS's DPO on: "dpo:N" in `show lb vips verbose`.
+  uint32_t dpo = 0;
   uint32_t vip_index = 0;
   bool active = false;  // flags bit 0
   uint8_t weight = 100;
@@ -153,6 +194,9 @@ class LbModel {
     // Tables longer than this are not materialised (bucket counts are exact
     // anyway: they do not depend on the hash).
     uint32_t max_materialised_table = 1u << 22;
+    // VPP threads (main + workers): one sticky table and one counter column
+    // each.
+    uint32_t num_threads = 1;
   };
   // Seconds since the simulated VPP started (VPP's vlib_time_now()).
   using Clock = std::function<double()>;
@@ -184,9 +228,34 @@ class LbModel {
   // One wake-up of VPP's background GC process (every 60 s on master).
   void BackgroundGc();
 
-  // cli_inband output of "show lb vips [verbose]" and "show lb".
+  // cli_inband output of "show lb vips [verbose]" and "show lb", byte for
+  // byte as VPP's format_lb_vip / format_lb_vip_detailed / format_lb_main.
   std::string ShowVips(bool verbose) const;
   std::string ShowLb() const;
+
+  // The stats segment to mirror counters to (nullptr: none). Set before the
+  // first call that changes state.
+  void set_stats_sink(LbStatsSink* sink);
+
+  // One packet through ip4-/ip6-lookup and the lb node on `thread`
+  // (STATS.md §5): the VIP found by longest prefix match and, for per-port
+  // VIPs, (protocol, destination port); the flow hash; the sticky table; one
+  // of the four counters; /net/route/to. nullopt when the destination matches
+  // no VIP route (the packet never reaches lb). `ip_length` is the IP packet
+  // length counted as route bytes.
+  std::optional<LbPacketResult> InjectPacket(const LbFlow& flow, uint32_t thread,
+                                             uint32_t ip_length);
+  // "test lb flowtable flush": every thread's sticky table freed.
+  void FlushAllFlowTables();
+  // The per-VIP counters summed over threads (0 past the end).
+  uint64_t VipCounter(LbVipCounter counter, uint32_t vip_index) const;
+  // ip_route_lookup (table 0, exact): the route's stats_index.
+  std::optional<uint32_t> RouteStatsIndex(bool ip6, const Ip46& prefix, uint8_t plen) const;
+  // The route counters the model keeps for tests (summed over threads).
+  uint64_t RoutePackets(uint32_t lb_index) const;
+  uint32_t num_threads() const { return options_.num_threads; }
+  // Sticky entries referencing an AS (VPP's as_refcount; "flows:N").
+  int64_t AsRefcount(uint32_t as_index) const;
 
   uint32_t NowSeconds() const;
   // VIP slots in use except the placeholder (active or awaiting GC).
@@ -210,9 +279,44 @@ class LbModel {
   void RebuildTable(LbVip& vip);
   void VipGc(LbVip& vip);
   void FreeAs(LbVip& vip, size_t slot);
-  void FlushAs(uint32_t as_index);
+  // lb_flush_vip_as: ~0u as a wildcard.
+  void FlushAs(uint32_t vip_index, uint32_t as_index);
   uint32_t AllocVip();
   uint32_t AllocAs();
+  uint32_t IndexOf(const LbVip& vip) const;
+
+  // The FIB of table 0 as far as lb touches it: one load-balance per entry,
+  // entries shared by sources (lb's VIP prefixes, RR host routes of ASs).
+  struct FibKey {
+    bool ip6 = false;
+    Ip46 prefix{};
+    uint8_t plen = 0;  // the family's own length
+    auto operator<=>(const FibKey&) const = default;
+  };
+  struct FibEntry {
+    uint32_t lb_index = 0;
+    uint32_t lb_refs = 0;  // VIP source
+    uint32_t rr_refs = 0;  // AS host routes
+  };
+  static FibKey VipFibKey(const LbVip& vip);
+  FibKey AsFibKey(const LbVip& vip, const LbAs& as) const;
+  uint32_t FibAdd(const FibKey& key, bool rr);
+  void FibRemove(const FibKey& key, bool rr);
+  bool OtherPortVipOnPrefix(const LbVip& vip, uint32_t self) const;
+
+  // One thread's sticky table (lbhash.h): buckets of 4 entries.
+  struct StickyBucket {
+    uint32_t hash[4] = {};
+    uint32_t timeout[4] = {};
+    uint32_t vip[4] = {};
+    uint32_t value[4] = {};
+  };
+  struct StickyTable {
+    std::vector<StickyBucket> buckets;
+    uint32_t timeout = 0;
+  };
+  StickyTable& GetStickyTable(uint32_t thread);
+  void AddRef(uint32_t as_index, int64_t delta);
 
   Options options_;
   Clock clock_;
@@ -225,6 +329,15 @@ class LbModel {
   std::set<uint32_t> nat4_interfaces_;
   std::set<uint32_t> nat6_interfaces_;
   uint64_t sticky_flushes_ = 0;
+  LbStatsSink* sink_ = nullptr;
+  // counters_[counter][thread][vip index]
+  std::array<std::vector<std::vector<uint64_t>>, kNumVipCounters> counters_;
+  std::map<FibKey, FibEntry> fib_;
+  std::vector<bool> lb_used_;
+  std::vector<uint32_t> free_lbs_;
+  std::vector<uint64_t> route_packets_;             // summed over threads, by lb index
+  std::vector<std::optional<StickyTable>> sticky_;  // by thread
+  std::vector<int64_t> as_refcount_;
 };
 
 }  // namespace maglev::vppsim

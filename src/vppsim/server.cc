@@ -164,10 +164,23 @@ absl::StatusOr<std::unique_ptr<SimServer>> SimServer::Create(asio::io_context& i
   handler_options.vpe_pid = static_cast<uint32_t>(::getpid());
   handler_options.version = options.version;
   handler_options.build_date = BuildDate();
+  handler_options.num_workers = options.num_workers;
   absl::StatusOr<std::unique_ptr<ApiHandler>> handler =
       ApiHandler::Create(std::move(handler_options), std::move(clock));
   if (!handler.ok()) return handler.status();
-  return std::unique_ptr<SimServer>(new SimServer(io, std::move(options), *std::move(handler)));
+  std::unique_ptr<SimServer> server(new SimServer(io, std::move(options), *std::move(handler)));
+  if (!server->options_.stats_socket_path.empty()) {
+    StatsWriter::Options so;
+    so.size = server->options_.stats_segment_size;
+    so.num_threads = 1 + server->options_.num_workers;
+    uint64_t boottime = server->options_.boottime;
+    if (boottime == 0) boottime = static_cast<uint64_t>(std::time(nullptr));
+    absl::StatusOr<std::unique_ptr<SimStats>> stats = SimStats::Create(so, boottime);
+    if (!stats.ok()) return stats.status();
+    server->stats_ = std::move(*stats);
+    server->handler_->model().set_stats_sink(server->stats_.get());
+  }
+  return server;
 }
 
 SimServer::SimServer(asio::io_context& io, Options options, std::unique_ptr<ApiHandler> handler)
@@ -175,7 +188,8 @@ SimServer::SimServer(asio::io_context& io, Options options, std::unique_ptr<ApiH
       options_(std::move(options)),
       handler_(std::move(handler)),
       acceptor_(io),
-      gc_timer_(io) {}
+      gc_timer_(io),
+      heartbeat_timer_(io) {}
 
 SimServer::~SimServer() { Stop(); }
 
@@ -204,13 +218,34 @@ absl::Status SimServer::Start() {
   }
   // Group-writable like VPP's api.sock.
   ::chmod(path.c_str(), 0770);
+  if (stats_) {
+    stats_server_ =
+        std::make_unique<StatsServer>(io_, options_.stats_socket_path, stats_->writer().fd());
+    if (absl::Status st = stats_server_->Start(); !st.ok()) {
+      stats_server_.reset();
+      acceptor_.close(ec);
+      ::unlink(path.c_str());
+      return st;
+    }
+  }
   started_ = true;
   LogInfo("vppsim-listen", {{"socket", path},
                             {"lb_api", options_.legacy_lb ? "1.1.0" : "1.2.0"},
                             {"version", handler_->options().version}});
   Accept();
   ScheduleGc();
+  ScheduleHeartbeat();
   return absl::OkStatus();
+}
+
+void SimServer::ScheduleHeartbeat() {
+  if (!stats_ || options_.stats_update_interval <= Duration::zero() || stopped_) return;
+  heartbeat_timer_.expires_after(options_.stats_update_interval);
+  heartbeat_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopped_) return;
+    stats_->Heartbeat();
+    ScheduleHeartbeat();
+  });
 }
 
 void SimServer::Stop() {
@@ -219,6 +254,8 @@ void SimServer::Stop() {
   std::error_code ignored;
   acceptor_.close(ignored);
   gc_timer_.cancel();
+  heartbeat_timer_.cancel();
+  if (stats_server_) stats_server_->Stop();
   // Close() erases from sessions_; iterate over a copy.
   std::map<Session*, std::shared_ptr<Session>> sessions = sessions_;
   for (auto& [ptr, session] : sessions) session->Close();

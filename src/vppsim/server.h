@@ -25,6 +25,8 @@
 #include "absl/status/statusor.h"
 #include "common/duration.h"
 #include "vppsim/api_handler.h"
+#include "vppsim/sim_stats.h"
+#include "vppsim/stats_server.h"
 
 namespace maglev::vppsim {
 
@@ -44,6 +46,14 @@ class SimServer {
     // that it cannot exhaust the simulator's memory.
     size_t max_pending_output_bytes = 64u << 20;
     std::string version;  // show_version; empty = default for the API level
+    // The stats segment's socket (STATS.md §1); empty = no stats segment.
+    std::string stats_socket_path;
+    size_t stats_segment_size = 32u << 20;  // statseg { size }
+    // statseg { update-interval }: /sys/heartbeat + 1 per period.
+    Duration stats_update_interval = std::chrono::seconds(10);
+    uint32_t num_workers = 0;  // VPP worker threads (threads = 1 + workers)
+    // /sys/boottime (Unix seconds); 0 = now.
+    uint64_t boottime = 0;
   };
 
   // `clock`: simulated VPP uptime in seconds; default: real time since Create.
@@ -60,6 +70,8 @@ class SimServer {
   void Stop();
 
   ApiHandler& handler() { return *handler_; }
+  // The stats segment (nullptr without a stats socket).
+  SimStats* stats() { return stats_.get(); }
   size_t num_connections() const { return sessions_.size(); }
   const Options& options() const { return options_; }
 
@@ -70,6 +82,7 @@ class SimServer {
   SimServer(asio::io_context& io, Options options, std::unique_ptr<ApiHandler> handler);
   void Accept();
   void ScheduleGc();
+  void ScheduleHeartbeat();
   void Deliver(HandleResult result);
   void Forget(Session* session);
 
@@ -78,6 +91,9 @@ class SimServer {
   std::unique_ptr<ApiHandler> handler_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::steady_timer gc_timer_;
+  asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<SimStats> stats_;
+  std::unique_ptr<StatsServer> stats_server_;
   // Every open connection, and the routing of registrations to connections.
   // A connection released by sockclnt_delete leaves `routes_` at once (its
   // registration index may be reused) but stays in `sessions_` until its

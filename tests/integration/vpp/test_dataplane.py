@@ -937,10 +937,11 @@ def parse_show_vips(text):
         if m and cur:
             out[cur]["proto_port"] = (int(m.group(1)), int(m.group(2)))
             continue
-        m = re.match(r"^\s+(\S+) (\d+) buckets\s+\d+ flows\s+dpo:\d+ weight:(\d+) (used|removed)",
+        # VPP's format: "<as> weight:W buckets:B flows:F dpo:D used|removed".
+        m = re.match(r"^\s+(\S+) weight:(\d+) buckets:(\d+) flows:\d+ dpo:\d+ +(used|removed)",
                      line)
         if m and cur:
-            out[cur]["ases"][m.group(1)] = (int(m.group(2)), int(m.group(3)), m.group(4))
+            out[cur]["ases"][m.group(1)] = (int(m.group(3)), int(m.group(2)), m.group(4))
     return out
 
 

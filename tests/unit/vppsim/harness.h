@@ -26,10 +26,11 @@ struct VipArgs {
 
 class Harness {
  public:
-  explicit Harness(bool legacy = false) {
+  explicit Harness(bool legacy = false, uint32_t workers = 0) {
     Logger::Get().SetOutput(nullptr);  // keep test output readable
     ApiHandler::Options o;
     o.legacy_lb = legacy;
+    o.num_workers = workers;
     o.vpe_pid = 4242;
     o.build_date = "2026-08-21T00:00:00";
     auto h = ApiHandler::Create(o, [this] { return now; });
@@ -164,13 +165,13 @@ class Harness {
     return out;
   }
 
-  std::string Cli(const std::string& cmd) {
+  std::string Cli(const std::string& cmd, int32_t expect_retval = 0) {
     std::vector<Bytes> r = Send(Req("cli_inband")
                                     .U32(static_cast<uint32_t>(cmd.size()))
                                     .Raw(Bytes(cmd.begin(), cmd.end()))
                                     .Take());
     if (r.size() != 1) return "<no reply>";
-    EXPECT_EQ(Be32(&r[0][6]), 0u);
+    EXPECT_EQ(static_cast<int32_t>(Be32(&r[0][6])), expect_retval) << cmd;
     uint32_t n = Be32(&r[0][10]);
     EXPECT_EQ(r[0].size(), 14u + n);
     return std::string(r[0].begin() + 14, r[0].end());

@@ -215,7 +215,10 @@ TEST(VppTests, L3dsrAndNatVipDetails) {
   std::string verbose = h.Cli("show lb vips verbose");
   EXPECT_NE(verbose.find("ip4-l3dsr [1] 90.0.0.0/8"), std::string::npos) << verbose;
   EXPECT_NE(verbose.find("dscp:7"), std::string::npos) << verbose;
-  EXPECT_NE(verbose.find("type:clusterip port:20000 target_port:3307"), std::string::npos)
+  // VPP byte-swaps the (host-order) ports when it prints them: 20000 -> 8270,
+  // 3307 -> 60172; and the line has no newline of its own.
+  EXPECT_NE(verbose.find("type:clusterip port:8270 target_port:60172  counters:"),
+            std::string::npos)
       << verbose;
 }
 
@@ -435,8 +438,9 @@ TEST(Quirks, SrvTypeTakesFirstWireByte) {
   EXPECT_EQ(d[1].srv_type, (std::array<uint8_t, 4>{1, 0, 0, 0}));  // NODEPORT
   EXPECT_EQ(d[1].target_port, (std::array<uint8_t, 2>{0x90, 0x1f}));
   std::string out = h.Cli("show lb vips");
-  EXPECT_NE(out.find("type:clusterip port:30000"), std::string::npos) << out;
-  EXPECT_NE(out.find("type:nodeport port:30001"), std::string::npos) << out;
+  // Ports printed byte-swapped, as VPP does: 30000 -> 12405, 30001 -> 12661.
+  EXPECT_NE(out.find("type:clusterip port:12405"), std::string::npos) << out;
+  EXPECT_NE(out.find("type:nodeport port:12661"), std::string::npos) << out;
 }
 
 TEST(Quirks, NodePortClashStillCreatesTheVip) {
@@ -554,7 +558,7 @@ TEST(Gc, DeletedVipLingersUntilItsAsesAreGone) {
   EXPECT_EQ(cli.find("removed"), std::string::npos) << cli;
   // Its slot (1) is reused by the next VIP.
   ASSERT_EQ(h.AddVip({"2002::/16", 255, 0}), 0);
-  EXPECT_NE(h.Cli("show lb vips").find("ip6-gre4 [1] 2002::/16"), std::string::npos);
+  EXPECT_NE(h.Cli("show lb vips verbose").find("ip6-gre4 [1] 2002::/16"), std::string::npos);
 }
 
 TEST(Gc, DeletedVipWithoutAsesIsFreedAtNextTick) {
@@ -579,7 +583,7 @@ TEST(Gc, ClockHookThroughCli) {
   EXPECT_EQ(h.Cli("vppsim time"), "time 61\n");
   h.Cli("vppsim gc");
   EXPECT_TRUE(h.AsDump().empty());
-  EXPECT_EQ(h.Cli("vppsim time advance -5"), "unknown input `vppsim time advance -5'\n");
+  EXPECT_EQ(h.Cli("vppsim time advance -5", -1), "unknown input `vppsim time advance -5'\n");
 }
 
 TEST(Model, TableMatchesTheBuilderAndIgnoresAddOrder) {
@@ -619,27 +623,34 @@ TEST(Model, ShowLbVipsVerboseText) {
   for (int i = 1; i <= 3; ++i)
     ASSERT_EQ(h.AddAs({"90.0.0.0/8", 6, 8298}, "10.0.0." + std::to_string(i)), 0);
   ASSERT_EQ(h.DelAs({"90.0.0.0/8", 6, 8298}, "10.0.0.3"), 0);
-  std::string out = h.Cli("sh lb vip ver");  // prefixes of keywords, as VPP's CLI
+  // Prefixes of the command words, as VPP's CLI; the command's own input
+  // wants the whole word "verbose".
+  std::string out = h.Cli("sh lb vip verbose");
+  // dpo: the load-balance of each AS's host route; a fresh VPP's first FIB
+  // entry gets 8, here the VIP's prefix, then 9, 10, 11.
   EXPECT_EQ(out,
             " ip4-gre4 [1] 90.0.0.0/8\n"
-            "   new_size:1024\n"
-            "   protocol:6 port:8298\n"
-            "   counters:\n"
-            "     packet from existing sessions: 0\n"
-            "     first session packet: 0\n"
-            "     untracked packet: 0\n"
-            "     no server configured: 0\n"
-            "   #as:3\n"
-            "     10.0.0.1 512 buckets   0 flows  dpo:1 weight:100 used\n"
-            "     10.0.0.2 512 buckets   0 flows  dpo:2 weight:100 used\n"
-            "     10.0.0.3 0 buckets   0 flows  dpo:3 weight:100 removed\n");
+            "  new_size:1024\n"
+            "  protocol:6 port:8298\n"
+            "  counters:\n"
+            "    packet from existing sessions: 0\n"
+            "    first session packet: 0\n"
+            "    untracked packet: 0\n"
+            "    no server configured: 0\n"
+            "  #as:3\n"
+            "    10.0.0.1 weight:100 buckets:512 flows:0 dpo:9 used\n"
+            "    10.0.0.2 weight:100 buckets:512 flows:0 dpo:10 used\n"
+            "    10.0.0.3 weight:100 buckets:0 flows:0 dpo:11  removed\n"
+            "\n");
   EXPECT_EQ(h.Cli("show lb vips"),
-            "ip4-gre4 [1] 90.0.0.0/8 new_size:1024 #as:3  protocol:6 port:8298\n");
+            "ip4-gre4 90.0.0.0/8 new_size:1024 #as:3  protocol:6 port:8298 \n");
+  EXPECT_EQ(h.Cli("sh lb vip ver"), h.Cli("show lb vips"));
   EXPECT_NE(h.Cli("show lb").find("#vips: 2"), std::string::npos);
   EXPECT_EQ(
       h.Cli("show version"),
       "vpp v26.10-maglev-vppsim built by maglev-vppsim on localhost at 2026-08-21T00:00:00\n");
-  EXPECT_EQ(h.Cli("show frobnicate"), "unknown input `show frobnicate'\n");
+  EXPECT_EQ(h.Cli("show frobnicate", -1), "show: unknown input `frobnicate'\n");
+  EXPECT_EQ(h.Cli("no such command", -1), "unknown input `no such command'\n");
 }
 
 // --- legacy (lb 1.1.0) -----------------------------------------------------

@@ -208,7 +208,7 @@ TEST_F(VppsimProcessTest, AnswersAndExitsCleanlyOnSigterm) {
   ASSERT_TRUE(r.has_value());
   std::string text(r->begin() + 14, r->end());
   EXPECT_NE(text.find("ip4-gre4 [1] 192.0.2.80/32 src_ip_sticky"), std::string::npos) << text;
-  EXPECT_NE(text.find("10.0.0.2 0 buckets"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.0.0.2 weight:0 buckets:0 flows:0 dpo:"), std::string::npos) << text;
 
   p.Signal(SIGTERM);
   int status = p.Wait();

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "vpp/stats_scraper.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace maglev {
+namespace {
+
+const std::vector<std::string>& Names() {
+  static const std::vector<std::string> names = {"packet from existing sessions",
+                                                 "first session packet",
+                                                 "untracked packet",
+                                                 "no server configured",
+                                                 "/net/route/to",
+                                                 "/sys/boottime",
+                                                 "/sys/heartbeat"};
+  return names;
+}
+
+}  // namespace
+
+StatsScraper::StatsScraper(Options options)
+    : options_(std::move(options)),
+      latest_(absl::UnavailableError(options_.socket_path.empty()
+                                         ? "VPP stats segment is disabled (--vpp-stats-addr \"\")"
+                                         : "VPP stats segment not read yet")) {}
+
+StatsScraper::~StatsScraper() { Stop(); }
+
+void StatsScraper::Start() {
+  if (options_.socket_path.empty() || thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StatsScraper::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<StatsSample> StatsScraper::Latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_;
+}
+
+void StatsScraper::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    ScrapeOnce();
+    lock.lock();
+    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+  }
+}
+
+void StatsScraper::ScrapeOnce() {
+  if (options_.socket_path.empty()) return;
+  auto fail = [&](const absl::Status& st) {
+    segment_.reset();
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_ = absl::UnavailableError(
+        absl::StrCat("VPP stats segment at ", options_.socket_path, ": ", st.message()));
+  };
+  if (!segment_) {
+    absl::StatusOr<std::unique_ptr<StatsSegment>> s =
+        StatsSegment::Connect(options_.socket_path, options_.segment);
+    if (!s.ok()) return fail(s.status());
+    segment_ = std::move(*s);
+    last_heartbeat_ = 0;
+    heartbeat_moved_ = std::chrono::steady_clock::now();
+  }
+  absl::StatusOr<StatsSnapshot> snap = segment_->Read(Names());
+  if (!snap.ok()) return fail(snap.status());
+  StatsSample sample;
+  sample.time = std::chrono::system_clock::now();
+  sample.epoch = snap->epoch;
+  for (size_t c = 0; c < 4; ++c) {
+    const StatsEntry* e = snap->Find(Names()[c]);
+    if (e == nullptr) continue;  // before the first VIP
+    size_t n = 0;
+    for (const auto& t : e->simple) n = std::max(n, t.size());
+    if (sample.vip.size() < n) sample.vip.resize(n);
+    for (size_t i = 0; i < n; ++i) sample.vip[i][c] = e->SimpleSum(i);
+  }
+  if (const StatsEntry* r = snap->Find("/net/route/to")) {
+    size_t n = 0;
+    for (const auto& t : r->combined) n = std::max(n, t.size());
+    sample.route_to.resize(n);
+    for (size_t i = 0; i < n; ++i) sample.route_to[i] = r->CombinedSum(i);
+  }
+  if (const StatsEntry* b = snap->Find("/sys/boottime")) sample.boottime_s = b->scalar;
+  if (const StatsEntry* h = snap->Find("/sys/heartbeat")) sample.heartbeat = h->scalar;
+  const auto now = std::chrono::steady_clock::now();
+  if (sample.heartbeat != last_heartbeat_) {
+    last_heartbeat_ = sample.heartbeat;
+    heartbeat_moved_ = now;
+  } else if (now - heartbeat_moved_ > options_.heartbeat_stall) {
+    // A VPP that exited leaves its segment mapped but frozen.
+    return fail(absl::UnavailableError(absl::StrCat(
+        "/sys/heartbeat has not moved for ",
+        std::chrono::duration_cast<std::chrono::seconds>(now - heartbeat_moved_).count(), " s")));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_ = std::move(sample);
+}
+
+}  // namespace maglev
