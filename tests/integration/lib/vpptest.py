@@ -45,7 +45,10 @@ class Vppsim(mt.Process):
 
     def __init__(self, socket_path, legacy=False, gc_interval="60s"):
         self.socket_path = socket_path
+        # Its own stats socket: several simulators may share a directory.
+        self.stats_path = socket_path + ".stats"
         argv = [os.path.join(mt.BIN_DIR, "maglev-vppsim"), "--socket", socket_path,
+                "--stats-socket", self.stats_path,
                 "--log-level", "debug", "--gc-interval", gc_interval]
         if legacy:
             argv.append("--legacy-lb-api")
