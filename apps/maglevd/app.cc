@@ -1,9 +1,7 @@
 #include "app.h"
 
 #include <malloc.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -14,39 +12,34 @@
 #include <thread>
 
 #include "api/server.h"
-#include "checker/checker.h"
-#include "checker/checker_metrics.h"
 #include "common/dispatcher.h"
 #include "common/flags.h"
 #include "common/listen_address.h"
 #include "common/log.h"
 #include "config/loader.h"
-#include "dataplane.h"
+#include "core/metrics.h"
+#include "core/pipeline.h"
+#include "dataplane/controller.h"
+#include "dataplane/vpp_dataplane.h"
 #include "metrics/metrics.h"
 #include "prober/prober.h"
-#include "vpp/controller.h"
+#include "vpp/lb_session.h"
 #include "vpp/reconciler.h"
 
 namespace maglev {
 
 namespace {
 
-// systemd's readiness protocol (Type=notify), spoken directly: one datagram
-// to $NOTIFY_SOCKET. Silently nothing when not run by systemd.
-void NotifySystemd(const char* state) {
-  const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  size_t len = std::strlen(path);
-  if (len >= sizeof addr.sun_path) return;
-  std::memcpy(addr.sun_path, path, len);
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-  close(fd);
+// Prometheus collectors for the WatchEvents hub (subscribers, drops).
+void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub) {
+  registry.AddCollector([&hub](MetricsWriter& w) {
+    using T = MetricsWriter::Type;
+    w.Family("maglev_watch_subscribers", T::kGauge, "WatchEvents streams open now.");
+    w.Sample("maglev_watch_subscribers", {}, static_cast<double>(hub.Stats().size()));
+    w.Family("maglev_events_dropped_total", T::kCounter,
+             "Events not delivered to WatchEvents subscribers that could not keep up.");
+    w.Sample("maglev_events_dropped_total", {}, static_cast<double>(hub.dropped_total()));
+  });
 }
 
 }  // namespace
@@ -83,16 +76,17 @@ int RunDaemon(const DaemonOptions& opts) {
                             {"metrics_addr", opts.metrics_addr},
                             {"vpp_api_addr", opts.vpp_api_addr}});
 
+  // The core loop (this thread): the pipeline, probe -> checker -> lb stage.
   asio::io_context io(1);
   AsioDispatcher dispatcher(io);
   Prober prober(io);
-  Checker checker(dispatcher, prober);
+  Pipeline pipeline(dispatcher, prober);
 
   // Listeners first, before any probe or VPP connection: a taken port or an
   // address of another host ends the start at once (exit 3), changing
   // nothing. The gRPC server answers once the loop runs.
   MetricsRegistry registry;
-  AddCheckerCollectors(registry, checker);
+  AddPipelineCollectors(registry, pipeline);
   std::unique_ptr<MetricsServer> metrics;
   if (!opts.metrics_addr.empty()) {
     metrics = std::make_unique<MetricsServer>(io, registry);
@@ -104,16 +98,22 @@ int RunDaemon(const DaemonOptions& opts) {
     }
     LogInfo("metrics-listen", {{"address", opts.metrics_addr}, {"port", metrics->port()}});
   }
-  // The dataplane controller and the reconciler exist before the API so
-  // that the service can answer VPP calls; they start after it.
+  // The rest of the walk, lb stage -> controller -> reconciler -> VPP; the
+  // reconciler runs on a thread of its own (blocking VPP I/O). They exist
+  // before the API so that the service can answer VPP calls, and start after
+  // it.
+  std::unique_ptr<DispatcherThread> vpp_thread;
+  std::unique_ptr<SocketLbConnector> connector;
   std::unique_ptr<Reconciler> reconciler;
   std::unique_ptr<DataplaneController> controller;
   std::unique_ptr<VppDataplane> dataplane;
   if (!opts.vpp_api_addr.empty()) {
     ReconcilerOptions ro;
-    ro.socket_path = opts.vpp_api_addr;
-    reconciler = std::make_unique<Reconciler>(ro);
-    controller = std::make_unique<DataplaneController>(dispatcher, checker, *reconciler);
+    vpp_thread = std::make_unique<DispatcherThread>();
+    connector = std::make_unique<SocketLbConnector>(
+        opts.vpp_api_addr, std::chrono::duration_cast<std::chrono::milliseconds>(ro.call_timeout));
+    reconciler = std::make_unique<Reconciler>(vpp_thread->dispatcher(), *connector, ro);
+    controller = std::make_unique<DataplaneController>(dispatcher, pipeline.lb(), *reconciler);
     dataplane = std::make_unique<VppDataplane>(*reconciler, *controller);
   }
   AddVppCollectors(registry, reconciler.get());
@@ -123,7 +123,7 @@ int RunDaemon(const DaemonOptions& opts) {
   api_opts.tls = {opts.grpc_tls_cert, opts.grpc_tls_key, opts.grpc_client_ca};
   api_opts.reflection = opts.reflection;
   api_opts.service.config_path = opts.config_path;
-  auto api = StartGrpcServer(api_opts, io, checker, dataplane.get());
+  auto api = StartGrpcServer(api_opts, io, pipeline, dataplane.get());
   if (!api.ok()) {
     LogError("grpc-listen-failed",
              {{"address", opts.grpc_addr}, {"error", std::string(api.status().message())}});
@@ -132,15 +132,15 @@ int RunDaemon(const DaemonOptions& opts) {
   std::unique_ptr<ApiServer> api_server = std::move(*api);
   AddWatchCollectors(registry, api_server->hub());
 
-  checker.Start(loaded.config);
+  pipeline.Start(loaded.config);
   loaded = {};
   // Parsing a large YAML file leaves many freed blocks behind; hand them back
   // so that the resident size reflects what the daemon really keeps.
   malloc_trim(0);
 
-  // The dataplane: the reconciler's own thread owns the VPP socket.
   if (reconciler) {
     controller->Start();
+    vpp_thread->Start();
     reconciler->Start();
   } else {
     LogInfo("vpp-disabled", {{"detail", "--vpp-api-addr is empty: no dataplane"}});
@@ -153,7 +153,7 @@ int RunDaemon(const DaemonOptions& opts) {
     if (ec) return;
     if (sig == SIGHUP) {
       LogInfo("config-reload-signal", {{"path", opts.config_path}});
-      checker.ReloadFromFile(opts.config_path);
+      pipeline.ReloadFromFile(opts.config_path);
       malloc_trim(0);
       signals.async_wait(on_signal);
       return;
@@ -161,7 +161,7 @@ int RunDaemon(const DaemonOptions& opts) {
     if (stopping) return;
     stopping = true;
     LogInfo("maglevd-shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    NotifySystemd("STOPPING=1");
+    sd_notify(0, "STOPPING=1");
     if (metrics) metrics->Close();
     signals.cancel();
     // Streams are closed and calls in flight drained while the loop keeps
@@ -171,11 +171,14 @@ int RunDaemon(const DaemonOptions& opts) {
   signals.async_wait(on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  NotifySystemd("READY=1");
+  sd_notify(0, "READY=1");
   io.run();
-  checker.Stop();
+  pipeline.Stop();
   if (controller) controller->Stop();
-  if (reconciler) reconciler->Stop();  // leaves the dataplane as it is
+  if (reconciler) {
+    vpp_thread->Run([&] { reconciler->Stop(); });  // leaves the dataplane as it is
+    vpp_thread->Stop();
+  }
   api_server.reset();
   LogInfo("maglevd-stopped", {});
   return 0;

@@ -49,10 +49,10 @@
 #include <vector>
 
 #include "api/server.h"
-#include "checker/checker.h"
 #include "common/dispatcher.h"
 #include "common/log.h"
 #include "config/loader.h"
+#include "core/pipeline.h"
 #include "proto/maglev.grpc.pb.h"
 
 namespace maglev {
@@ -63,7 +63,7 @@ using Clock = std::chrono::steady_clock;
 class NoProbes : public ProbeRunner {
  public:
   void Run(const ProbeSpec&, std::function<void(ProbeResult)> done) override {
-    done(ProbeResult{true, "L4OK", "", {}});
+    done(ProbeResult{ProbeCode::kL4Ok, "", {}});
   }
 };
 
@@ -239,7 +239,7 @@ uint64_t Generate(WatchHub& hub, int rate, double seconds, double* publisher_cpu
   Transition t;
   t.from = BackendState::kUp;
   t.to = BackendState::kDown;
-  t.code = "L4CON";
+  t.cause = ProbeCode::kL4Con;
   t.detail = "connection refused";
   uint64_t sent = 0;
   auto start = Clock::now();
@@ -387,19 +387,19 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "config: %s\n", cfg.error.c_str());
     return 1;
   }
-  std::unique_ptr<Checker> checker;
+  std::unique_ptr<Pipeline> pipeline;
   {
     std::promise<void> started;
     asio::post(io, [&] {
-      checker = std::make_unique<Checker>(dispatcher, runner);
-      checker->Start(cfg.config);
+      pipeline = std::make_unique<Pipeline>(dispatcher, runner);
+      pipeline->Start(cfg.config);
       started.set_value();
     });
     started.get_future().wait();
   }
   ApiServerOptions opts;
   opts.address = "127.0.0.1:0";
-  auto server_or = StartGrpcServer(opts, io, *checker, nullptr);
+  auto server_or = StartGrpcServer(opts, io, *pipeline, nullptr);
   if (!server_or.ok()) {
     std::fprintf(stderr, "server: %s\n", std::string(server_or.status().message()).c_str());
     return 1;
@@ -524,8 +524,8 @@ int Main(int argc, char** argv) {
   {
     std::promise<void> stopped;
     asio::post(io, [&] {
-      checker->Stop();
-      checker.reset();
+      pipeline->Stop();
+      pipeline.reset();
       stopped.set_value();
     });
     stopped.get_future().wait();

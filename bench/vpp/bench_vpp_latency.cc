@@ -1,6 +1,6 @@
 // bench_vpp_latency: latency from the probe result that completes `fall` to
 // the lb_as_set_weight leaving maglevd, with many backends. It wires the real
-// core (Checker + DataplaneController on an AsioDispatcher loop thread) and
+// core (Pipeline + DataplaneController on an AsioDispatcher loop thread) and
 // the real Reconciler (its own thread) against a real maglev-vppsim process,
 // with a scripted ProbeRunner instead of network probes: every probe passes
 // until the script marks its backend failing. After everything is up and
@@ -29,14 +29,15 @@
 #include <thread>
 #include <vector>
 
-#include "checker/checker.h"
 #include "common/dispatcher.h"
 #include "common/log.h"
 #include "config/loader.h"
+#include "core/pipeline.h"
+#include "dataplane/controller.h"
 #include "prober/prober.h"
 #include "sim_process.h"
-#include "vpp/controller.h"
 #include "vpp/lb_client.h"
+#include "vpp/lb_session.h"
 #include "vpp/reconciler.h"
 
 namespace maglev::bench {
@@ -53,8 +54,7 @@ class ScriptedRunner : public ProbeRunner {
     bool fail = failing_.count(spec.address) > 0;
     asio::post(io_, [done = std::move(done), fail] {
       ProbeResult r;
-      r.ok = !fail;
-      r.code = fail ? "L4CON" : "L4OK";
+      r.code = fail ? ProbeCode::kL4Con : ProbeCode::kL4Ok;
       r.detail = fail ? "connection refused" : "";
       r.elapsed = std::chrono::microseconds(50);
       done(std::move(r));
@@ -142,26 +142,28 @@ int Run(const std::string& sim_binary, int backends, int per_frontend, int flips
   auto work = asio::make_work_guard(io);
   AsioDispatcher dispatcher(io);
   ScriptedRunner runner(io);
-  Checker checker(dispatcher, runner);
+  Pipeline pipeline(dispatcher, runner);
+  Checker& checker = pipeline.checker();
   ReconcilerOptions ro;
-  ro.socket_path = (*sim)->socket();
   ro.call_timeout = std::chrono::seconds(30);
-  Reconciler reconciler(ro);
-  DataplaneController controller(dispatcher, checker, reconciler);
+  DispatcherThread vpp_loop;
+  SocketLbConnector connector((*sim)->socket(), std::chrono::seconds(30));
+  Reconciler reconciler(vpp_loop.dispatcher(), connector, ro);
+  DataplaneController controller(dispatcher, pipeline.lb(), reconciler);
 
   std::atomic<int> downs{0};
-  checker.Start(cfg.config);
-  checker.AddListener([&downs](const CheckerEvent& e) {
-    if (e.kind == CheckerEvent::Kind::kBackendTransition && e.transition.to == BackendState::kDown)
-      downs.fetch_add(1);
+  pipeline.Start(cfg.config);
+  checker.AddListener([&downs](const std::string&, const Transition& t) {
+    if (t.to == BackendState::kDown) downs.fetch_add(1);
   });
   controller.Start();
+  vpp_loop.Start();
   reconciler.Start();
   std::thread loop([&io] { io.run(); });
 
   std::printf(
       "%d backends in %d frontends (%d each), tcp check interval 1s, fast-interval "
-      "100ms, rise 2, fall 3; scripted probes; real Checker + DataplaneController + "
+      "100ms, rise 2, fall 3; scripted probes; real Pipeline + DataplaneController + "
       "Reconciler + maglev-vppsim\n",
       backends, frontends, per_frontend);
   std::fflush(stdout);
@@ -231,14 +233,15 @@ int Run(const std::string& sim_binary, int backends, int per_frontend, int flips
 
   // Stop the core first (no more events), then the reconciler.
   OnLoop<bool>(io, [&] {
-    checker.Stop();
+    pipeline.Stop();
     controller.Stop();
     return true;
   });
   work.reset();
   io.stop();
   loop.join();
-  reconciler.Stop();
+  vpp_loop.Run([&] { reconciler.Stop(); });
+  vpp_loop.Stop();
 
   // What VPP ended up with (not timed).
   size_t zero = 0, total = 0;

@@ -21,6 +21,7 @@
 #include "sim_process.h"
 #include "vpp/desired.h"
 #include "vpp/lb_client.h"
+#include "vpp/lb_session.h"
 #include "vpp/reconciler.h"
 
 namespace maglev::bench {
@@ -170,9 +171,11 @@ int Run(const std::string& sim_binary, int vips, int ases) {
     auto sim = SimProcess::Start(sim_binary, dir.path(), "reconciler");
     if (!sim.ok()) return std::fprintf(stderr, "%s\n", sim.status().ToString().c_str()), 1;
     ReconcilerOptions ro;
-    ro.socket_path = (*sim)->socket();
     ro.call_timeout = std::chrono::seconds(30);
-    Reconciler rec(ro);
+    DispatcherThread loop;
+    SocketLbConnector connector((*sim)->socket(), std::chrono::seconds(30));
+    Reconciler rec(loop.dispatcher(), connector, ro);
+    loop.Start();
     rec.Start();
     for (int i = 0; i < 400 && !rec.connected(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -190,7 +193,7 @@ int Run(const std::string& sim_binary, int vips, int ases) {
       std::promise<absl::Status> done;
       job.done = [&done](absl::Status s) { done.set_value(s); };
       ReconcilerStats s0 = rec.stats();
-      uint64_t api0 = rec.api_counters().total_calls();
+      uint64_t api0 = rec.api_counters()->total_calls();
       double cpu0 = ProcessCpuSeconds((*sim)->pid());
       double own0 = ProcessCpuSeconds(getpid());
       auto t0 = Clock::now();
@@ -201,14 +204,15 @@ int Run(const std::string& sim_binary, int vips, int ases) {
       r.seconds = Since(t0);
       r.sim_cpu = ProcessCpuSeconds((*sim)->pid()) - cpu0;
       r.own_cpu = ProcessCpuSeconds(getpid()) - own0;
-      r.requests = rec.api_counters().total_calls() - api0;
+      r.requests = rec.api_counters()->total_calls() - api0;
       r.mutating = rec.stats().mutating_calls - s0.mutating_calls;
       std::string why;
       r.note = !st.ok() ? std::string(st.message())
                         : (Verify((*sim)->socket(), vips, ases, &why) ? "verified" : why);
       Print(r);
     }
-    rec.Stop();
+    loop.Run([&] { rec.Stop(); });
+    loop.Stop();
   }
   std::printf(
       "\nrequests = lb API requests sent (a dump counts once; its details are not counted);\n"

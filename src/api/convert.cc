@@ -8,7 +8,7 @@ void FillTransitionRecord(const Transition& t, TransitionRecord* out) {
   out->set_from(BackendStateName(t.from));
   out->set_to(BackendStateName(t.to));
   out->set_at_unix_ns(t.at_unix_ns);
-  out->set_code(t.code);
+  out->set_code(std::string(t.code()));
   out->set_detail(t.detail);
 }
 
@@ -73,7 +73,7 @@ void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>
   out->set_rise(snap.healthcheck ? snap.healthcheck->rise : 1);
   out->set_fall(snap.healthcheck ? snap.healthcheck->fall : 1);
   if (snap.last_result) {
-    out->set_last_code(snap.last_result->code);
+    out->set_last_code(std::string(ProbeCodeName(snap.last_result->code)));
     out->set_last_detail(snap.last_result->detail);
   }
   for (const std::string& f : frontends) out->add_frontends(f);

@@ -48,7 +48,8 @@ void RouteGrpcLog(gpr_log_func_args* args) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
-                                                           asio::io_context& loop, Checker& checker,
+                                                           asio::io_context& loop,
+                                                           Pipeline& pipeline,
                                                            Dataplane* dataplane) {
   auto address = ParseListenAddress(options.address, /*allow_port_zero=*/true);
   if (!address.ok()) return address.status();
@@ -61,9 +62,10 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOption
 
   std::unique_ptr<ApiServer> s(new ApiServer);
   s->loop_ = &loop;
-  s->checker_ = &checker;
+  s->pipeline_ = &pipeline;
   s->hub_ = std::make_shared<WatchHub>(options.watch);
-  s->service_ = std::make_unique<MaglevService>(loop, checker, s->hub_, dataplane, options.service);
+  s->service_ =
+      std::make_unique<MaglevService>(loop, pipeline, s->hub_, dataplane, options.service);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address->ToString(), *credentials, &s->port_);
@@ -88,11 +90,15 @@ absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOption
               "disable backends; set --grpc-tls-cert/--grpc-tls-key (and --grpc-client-ca)"}});
   }
   s->hub_->AttachLogger();
-  // The listener captures the hub by shared_ptr: however the shutdown order
-  // turns out, a late checker event cannot reach freed memory.
-  s->listener_id_ = std::make_shared<int>(0);
-  asio::post(loop, [&checker, hub = s->hub_, id = s->listener_id_] {
-    *id = checker.AddListener([hub](const CheckerEvent& e) { hub->OnCheckerEvent(e); });
+  // The listeners capture the hub by shared_ptr: however the shutdown order
+  // turns out, a late event cannot reach freed memory.
+  s->listener_ids_ = std::make_shared<std::pair<int, int>>(0, 0);
+  asio::post(loop, [&pipeline, hub = s->hub_, ids = s->listener_ids_] {
+    ids->first =
+        pipeline.checker().AddListener([hub](const std::string& backend, const Transition& t) {
+          hub->PublishBackendTransition(backend, t);
+        });
+    ids->second = pipeline.lb().AddListener([hub](const LbUpdate& u) { hub->OnLbUpdate(u); });
   });
   LogInfo("grpc-listen", {{"address", address->WithPort(static_cast<uint16_t>(s->port_))},
                           {"port", s->port_},
@@ -109,8 +115,9 @@ void ApiServer::Shutdown(std::chrono::milliseconds grace) {
   hub_->DetachLogger();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
-  asio::post(*loop_, [checker = checker_, id = listener_id_] {
-    if (*id != 0) checker->RemoveListener(*id);
+  asio::post(*loop_, [pipeline = pipeline_, ids = listener_ids_] {
+    if (ids->first != 0) pipeline->checker().RemoveListener(ids->first);
+    if (ids->second != 0) pipeline->lb().RemoveListener(ids->second);
   });
   LogInfo("grpc-stopped");
 }

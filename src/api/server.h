@@ -1,11 +1,12 @@
 // The gRPC server of maglevd: binds the API address, registers the Maglev
 // service (and, unless disabled, server reflection), feeds the watch hub
-// from the logger and the checker, and shuts down gracefully.
+// from the logger, the checker (backend transitions) and the lb stage
+// (frontend changes), and shuts down gracefully.
 //
 // Threading: StartGrpcServer and Shutdown are called from a thread other
 // than the core loop (Shutdown waits for calls that complete on the loop);
 // ShutdownAsync may be called from the loop. Shut the server down before
-// destroying the checker. gRPC runs its own threads; the service posts to
+// destroying the pipeline. gRPC runs its own threads; the service posts to
 // `loop`.
 #pragma once
 
@@ -23,7 +24,7 @@
 #include "api/service.h"
 #include "api/tls.h"
 #include "api/watch_hub.h"
-#include "checker/checker.h"
+#include "core/pipeline.h"
 
 namespace maglev {
 
@@ -65,29 +66,31 @@ class ApiServer {
  private:
   friend absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
                                                                     asio::io_context& loop,
-                                                                    Checker& checker,
+                                                                    Pipeline& pipeline,
                                                                     Dataplane* dataplane);
   ApiServer() = default;
 
   asio::io_context* loop_ = nullptr;
-  Checker* checker_ = nullptr;
+  Pipeline* pipeline_ = nullptr;
   std::shared_ptr<WatchHub> hub_;
   std::unique_ptr<MaglevService> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<int> listener_id_;  // set on the loop once registered
+  // Set on the loop once registered: the checker's and the lb stage's.
+  std::shared_ptr<std::pair<int, int>> listener_ids_;
   int port_ = 0;
   bool shut_down_ = false;
   std::thread shutdown_thread_;
 };
 
-// Starts the server. The checker listener that feeds the hub is registered
+// Starts the server. The listeners that feed the hub are registered
 // by a task posted to `loop`. `dataplane` may be null. Errors:
 // InvalidArgument for an address that does not parse or unreadable TLS
 // files, Unavailable "ADDRESS: REASON" when the address cannot be bound
 // (e.g. "127.0.0.1:9090: Address already in use"). Serving plaintext on an
 // address other than loopback is logged at warn (`grpc-plaintext`).
 absl::StatusOr<std::unique_ptr<ApiServer>> StartGrpcServer(const ApiServerOptions& options,
-                                                           asio::io_context& loop, Checker& checker,
+                                                           asio::io_context& loop,
+                                                           Pipeline& pipeline,
                                                            Dataplane* dataplane);
 
 }  // namespace maglev

@@ -156,11 +156,11 @@ class MaglevService::UnaryCall final : public grpc::ServerUnaryReactor {
   std::shared_ptr<State> state_;
 };
 
-MaglevService::MaglevService(asio::io_context& loop, Checker& checker,
+MaglevService::MaglevService(asio::io_context& loop, Pipeline& pipeline,
                              std::shared_ptr<WatchHub> hub, Dataplane* dataplane,
                              ServiceOptions options)
     : loop_(loop),
-      checker_(checker),
+      pipeline_(pipeline),
       hub_(std::move(hub)),
       dataplane_(dataplane),
       options_(std::move(options)) {
@@ -182,7 +182,7 @@ grpc::ServerUnaryReactor* MaglevService::ListFrontends(grpc::CallbackServerConte
                                                        const ListFrontendsRequest*,
                                                        ListFrontendsResponse* resp) {
   return OnLoop([this, resp] {
-    for (const auto& [name, _] : checker_.config().frontends) resp->add_frontend_names(name);
+    for (const auto& [name, _] : pipeline_.config().frontends) resp->add_frontend_names(name);
     return grpc::Status::OK;
   });
 }
@@ -203,12 +203,11 @@ grpc::ServerUnaryReactor* MaglevService::GetFrontend(grpc::CallbackServerContext
       if (st.ok()) resp->Swap(info.get());
       call->Finish(std::move(st));
     };
-    const Config& cfg = checker_.config();
+    const Config& cfg = pipeline_.config();
     auto it = cfg.frontends.find(name);
-    if (it == cfg.frontends.end()) return finish(NotFound("frontend", name));
-    auto eff = checker_.Effective(name);
-    if (!eff.ok()) return finish(ToGrpcStatus(eff.status()));
-    FillFrontendInfo(it->second, *eff, info.get());
+    const FrontendView* view = pipeline_.lb().Find(name);
+    if (it == cfg.frontends.end() || !view) return finish(NotFound("frontend", name));
+    FillFrontendInfo(it->second, view->effective, info.get());
     if (!dataplane_) return finish(grpc::Status::OK);
     // The dataplane's view is read from VPP for this call (on the VPP
     // thread); the answer waits for it.
@@ -234,7 +233,8 @@ grpc::ServerUnaryReactor* MaglevService::ListBackends(grpc::CallbackServerContex
                                                       const ListBackendsRequest*,
                                                       ListBackendsResponse* resp) {
   return OnLoop([this, resp] {
-    for (const std::string& name : checker_.BackendNames()) resp->add_backend_names(name);
+    for (const std::string& name : pipeline_.checker().BackendNames())
+      resp->add_backend_names(name);
     return grpc::Status::OK;
   });
 }
@@ -244,9 +244,9 @@ grpc::ServerUnaryReactor* MaglevService::GetBackend(grpc::CallbackServerContext*
                                                     BackendInfo* resp) {
   if (req->name().empty()) return FinishNow(ctx, InvalidArgument("backend name is empty"));
   return OnLoop([this, req, resp] {
-    std::optional<BackendSnapshot> snap = checker_.GetBackend(req->name());
+    std::optional<BackendSnapshot> snap = pipeline_.checker().GetBackend(req->name());
     if (!snap) return NotFound("backend", req->name());
-    FillBackendInfo(*snap, FrontendsReferencing(checker_.config(), req->name()), resp);
+    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), req->name()), resp);
     return grpc::Status::OK;
   });
 }
@@ -258,12 +258,12 @@ grpc::ServerUnaryReactor* MaglevService::BackendOp(grpc::CallbackServerContext* 
   return OnLoop([this, req, resp, action] {
     const std::string& name = req->name();
     absl::StatusOr<BackendSnapshot> snap =
-        action == BackendAction::kPause    ? checker_.Pause(name)
-        : action == BackendAction::kResume ? checker_.Resume(name)
-        : action == BackendAction::kEnable ? checker_.Enable(name)
-                                           : checker_.Disable(name);
+        action == BackendAction::kPause    ? pipeline_.checker().Pause(name)
+        : action == BackendAction::kResume ? pipeline_.checker().Resume(name)
+        : action == BackendAction::kEnable ? pipeline_.checker().Enable(name)
+                                           : pipeline_.checker().Disable(name);
     if (!snap.ok()) return ToGrpcStatus(snap.status());
-    FillBackendInfo(*snap, FrontendsReferencing(checker_.config(), name), resp);
+    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), name), resp);
     return grpc::Status::OK;
   });
 }
@@ -296,7 +296,7 @@ grpc::ServerUnaryReactor* MaglevService::ListHealthChecks(grpc::CallbackServerCo
                                                           const ListHealthChecksRequest*,
                                                           ListHealthChecksResponse* resp) {
   return OnLoop([this, resp] {
-    for (const auto& [name, _] : checker_.config().healthchecks) resp->add_names(name);
+    for (const auto& [name, _] : pipeline_.config().healthchecks) resp->add_names(name);
     return grpc::Status::OK;
   });
 }
@@ -306,7 +306,7 @@ grpc::ServerUnaryReactor* MaglevService::GetHealthCheck(grpc::CallbackServerCont
                                                         HealthCheckInfo* resp) {
   if (req->name().empty()) return FinishNow(ctx, InvalidArgument("health check name is empty"));
   return OnLoop([this, req, resp] {
-    const auto& hcs = checker_.config().healthchecks;
+    const auto& hcs = pipeline_.config().healthchecks;
     auto it = hcs.find(req->name());
     if (it == hcs.end()) return NotFound("health check", req->name());
     FillHealthCheckInfo(it->second, resp);
@@ -324,16 +324,16 @@ grpc::ServerUnaryReactor* MaglevService::SetFrontendPoolBackendWeight(
         ctx, InvalidArgument("weight " + std::to_string(req->weight()) + " out of range 0..100"));
   }
   return OnLoop([this, req, resp] {
-    // SetWeight also emits the weight-change event that makes the
-    // reconciler sync this frontend.
+    // SetWeight also emits the lb update that makes the dataplane
+    // controller sync this frontend.
     absl::Status st =
-        checker_.SetWeight(req->frontend(), req->pool(), req->backend(), req->weight());
+        pipeline_.lb().SetWeight(req->frontend(), req->pool(), req->backend(), req->weight());
     if (!st.ok()) return ToGrpcStatus(st);
-    const auto& fes = checker_.config().frontends;
+    const auto& fes = pipeline_.config().frontends;
     auto it = fes.find(req->frontend());
-    auto eff = checker_.Effective(req->frontend());
-    if (it == fes.end() || !eff.ok()) return NotFound("frontend", req->frontend());
-    FillFrontendInfo(it->second, *eff, resp);
+    const FrontendView* view = pipeline_.lb().Find(req->frontend());
+    if (it == fes.end() || !view) return NotFound("frontend", req->frontend());
+    FillFrontendInfo(it->second, view->effective, resp);
     return grpc::Status::OK;
   });
 }
@@ -381,7 +381,7 @@ grpc::ServerUnaryReactor* MaglevService::ReloadConfig(grpc::CallbackServerContex
                                        "no configuration file configured"));
   }
   return OnLoop([this, resp] {
-    ConfigResult r = checker_.ReloadFromFile(options_.config_path);
+    ConfigResult r = pipeline_.ReloadFromFile(options_.config_path);
     resp->set_ok(r.ok());
     if (r.kind == ConfigErrorKind::kParse) resp->set_parse_error(r.error);
     if (r.kind == ConfigErrorKind::kSemantic) resp->set_semantic_error(r.error);
@@ -443,7 +443,7 @@ grpc::ServerUnaryReactor* MaglevService::SyncVPPLBState(grpc::CallbackServerCont
   auto* call = new UnaryCall();
   asio::post(loop_, [this, call, state = call->state(), frontend] {
     if (state->finished) return;
-    if (frontend && !checker_.config().frontends.count(*frontend)) {
+    if (frontend && !pipeline_.config().frontends.count(*frontend)) {
       if (state->Claim()) call->Finish(NotFound("frontend", *frontend));
       return;
     }

@@ -2,7 +2,7 @@
 //
 // Threading: handlers run on gRPC's threads and never touch core state
 // there. Each call posts its work to the core loop (`loop`), which owns the
-// Checker and the config; the reactor is finished from the loop (or from
+// pipeline (checker, lb stage) and the config; the reactor is finished from the loop (or from
 // the dataplane's completion callback). A call cancelled by the client or by
 // server shutdown before the loop got to it is finished with CANCELLED and
 // its loop work becomes a no-op, so shutting down never depends on the loop
@@ -22,7 +22,7 @@
 
 #include "api/dataplane.h"
 #include "api/watch_hub.h"
-#include "checker/checker.h"
+#include "core/pipeline.h"
 #include "proto/maglev.grpc.pb.h"
 
 namespace maglev {
@@ -40,9 +40,9 @@ struct ServiceOptions {
 class MaglevService final
     : public Maglev::WithRawCallbackMethod_WatchEvents<Maglev::CallbackService> {
  public:
-  // `loop` runs `checker`; `dataplane` may be null (VPP RPCs UNAVAILABLE).
+  // `loop` runs `pipeline`; `dataplane` may be null (VPP RPCs UNAVAILABLE).
   // All must outlive the service (and the grpc::Server it is registered on).
-  MaglevService(asio::io_context& loop, Checker& checker, std::shared_ptr<WatchHub> hub,
+  MaglevService(asio::io_context& loop, Pipeline& pipeline, std::shared_ptr<WatchHub> hub,
                 Dataplane* dataplane, ServiceOptions options);
   ~MaglevService() override;
 
@@ -104,7 +104,7 @@ class MaglevService final
   grpc::ServerUnaryReactor* OnLoop(std::function<grpc::Status()> work);
 
   asio::io_context& loop_;
-  Checker& checker_;
+  Pipeline& pipeline_;
   std::shared_ptr<WatchHub> hub_;
   Dataplane* dataplane_;
   ServiceOptions options_;

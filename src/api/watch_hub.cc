@@ -341,7 +341,7 @@ void WatchHub::PublishBackendTransition(const std::string& backend, const Transi
     tr->set_from(BackendStateName(t.from));
     tr->set_to(BackendStateName(t.to));
     tr->set_at_unix_ns(t.at_unix_ns);
-    tr->set_code(t.code);
+    tr->set_code(std::string(t.code()));
     tr->set_detail(t.detail);
   });
 }
@@ -362,19 +362,12 @@ void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState f
   });
 }
 
-void WatchHub::OnCheckerEvent(const CheckerEvent& e) {
-  switch (e.kind) {
-    case CheckerEvent::Kind::kBackendTransition:
-      PublishBackendTransition(e.backend, e.transition);
-      break;
-    case CheckerEvent::Kind::kFrontendState:
-      for (const std::string& fe : e.frontends) {
-        PublishFrontendState(fe, e.frontend_from, e.frontend_to, UnixNowNs(), e.active_pool_from,
-                             e.active_pool_to, e.reason);
-      }
-      break;
-    default:
-      break;  // weight changes and reloads reach watchers as log records
+void WatchHub::OnLbUpdate(const LbUpdate& update) {
+  for (const FrontendChange& c : update.frontends) {
+    if (!c.status) continue;
+    const FrontendStatusChange& st = *c.status;
+    PublishFrontendState(c.frontend, st.from, st.to, UnixNowNs(), st.from_pool, st.to_pool,
+                         st.reason);
   }
 }
 

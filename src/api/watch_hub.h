@@ -4,7 +4,7 @@
 // never the daemon's time or memory, and never another subscriber's events.
 //
 // Threading: everything here is thread-safe. Log records arrive on whatever
-// thread logs (under the logger's lock), checker events on the core loop,
+// thread logs (under the logger's lock), checker and lb events on the core loop,
 // subscribe/consume calls on gRPC threads. Locks are held only to move a
 // pointer in or out of a queue; the consumer's `deliver` callback always
 // runs outside the hub's locks: on the publishing thread, on the consumer's
@@ -26,10 +26,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "checker/checker.h"
 #include "common/log.h"
 #include "health/state_machine.h"
 #include "lb/effective_weights.h"
+#include "lb/lb_stage.h"
 #include "proto/maglev.pb.h"
 
 namespace maglev {
@@ -165,8 +165,9 @@ class WatchHub {
   void PublishFrontendState(const std::string& frontend, FrontendState from, FrontendState to,
                             int64_t at_unix_ns, const std::string& from_pool = "",
                             const std::string& to_pool = "", const std::string& reason = "");
-  // A checker listener: backend transitions and frontend state changes.
-  void OnCheckerEvent(const CheckerEvent& e);
+  // An lb stage listener: a frontend event for every frontend whose state
+  // or active pool changed.
+  void OnLbUpdate(const LbUpdate& update);
 
   // Counters (metrics): drops over the hub's lifetime, including
   // subscribers that are gone, and per current subscriber.

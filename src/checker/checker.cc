@@ -28,7 +28,7 @@ struct Checker::Session : std::enable_shared_from_this<Checker::Session> {
   std::optional<ProbeResult> last_result;
   struct CodeCount {
     CheckType type;
-    std::string code;
+    ProbeCode code;
     uint64_t n;
   };
   std::vector<CodeCount> results;
@@ -52,7 +52,7 @@ struct Checker::Session : std::enable_shared_from_this<Checker::Session> {
       }
     transition_counts.push_back({t.from, t.to, 1});
   }
-  void CountResult(CheckType type, const std::string& code) {
+  void CountResult(CheckType type, ProbeCode code) {
     for (CodeCount& c : results)
       if (c.type == type && c.code == code) {
         ++c.n;
@@ -66,18 +66,6 @@ namespace {
 
 bool SameBackendIdentity(const Backend& a, const Backend& b) {
   return a.address == b.address && a.healthcheck == b.healthcheck;
-}
-
-const PoolBackend* FindPoolBackend(const Config& cfg, const std::string& fe,
-                                   const std::string& pool, const std::string& backend) {
-  auto it = cfg.frontends.find(fe);
-  if (it == cfg.frontends.end()) return nullptr;
-  for (const Pool& p : it->second.pools) {
-    if (p.name != pool) continue;
-    for (const PoolBackend& pb : p.backends)
-      if (pb.backend == backend) return &pb;
-  }
-  return nullptr;
 }
 
 ProbeSpec MakeSpec(const Backend& b, const HealthCheck& hc, const std::string& netns) {
@@ -109,11 +97,6 @@ Checker::Session* Checker::Find(const std::string& name) const {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-std::vector<std::string> Checker::FrontendsOf(const std::string& backend) const {
-  auto it = frontends_of_.find(backend);
-  return it == frontends_of_.end() ? std::vector<std::string>{} : it->second;
-}
-
 Duration Checker::Jitter(Duration d) {
   if (options_.jitter <= 0 || d <= Duration::zero()) return d;
   std::uniform_real_distribution<double> dist(1.0 - options_.jitter, 1.0 + options_.jitter);
@@ -138,8 +121,7 @@ std::shared_ptr<Checker::Session> Checker::MakeSession(const Backend& b, const H
 void Checker::Activate(Session& s, Duration first_delay) {
   if (!s.sm.probing()) return;
   if (!s.hc) {
-    if (auto t = s.sm.Record(true, "static", "no health check configured", dispatcher_.WallNowNs()))
-      Publish(s, *t);
+    if (auto t = s.sm.MarkStatic(dispatcher_.WallNowNs())) Publish(s, *t);
     return;
   }
   ArmProbeTimer(s, first_delay);
@@ -173,6 +155,10 @@ void Checker::StartProbe(Session& s) {
   if (!s.hc || !s.sm.probing() || s.in_flight || stopped_) return;
   s.in_flight = true;
   s.probe_started = dispatcher_.Now();
+  if (Logger::Get().Enabled(LogLevel::kDebug)) {
+    // Lets a dashboard light a probe-in-flight indicator (probe-done ends it).
+    LogDebug("probe-start", {{"backend", s.name}, {"type", CheckTypeName(s.hc->type)}});
+  }
   uint64_t gen = s.generation;
   std::weak_ptr<Session> weak = s.weak_from_this();
   runner_.Run(MakeSpec(*s.backend, *s.hc, config_->healthchecker.netns),
@@ -197,90 +183,35 @@ void Checker::OnProbeResult(Session& s, uint64_t generation, ProbeResult r) {
   if (Logger::Get().Enabled(LogLevel::kDebug)) {
     LogDebug("probe-done", {{"backend", s.name},
                             {"type", CheckTypeName(s.hc->type)},
-                            {"ok", r.ok},
-                            {"code", r.code},
+                            {"ok", r.ok()},
+                            {"code", ProbeCodeName(r.code)},
                             {"detail", r.detail},
                             {"elapsed", FormatDuration(r.elapsed)}});
   }
-  auto t = s.sm.Record(r.ok, r.code, r.detail, dispatcher_.WallNowNs());
+  auto t = s.sm.Record(r.code, r.detail, dispatcher_.WallNowNs());
   s.last_result = std::move(r);
   if (t) Publish(s, *t);
   if (stopped_) return;
   ScheduleNext(s);
 }
 
-void Checker::Publish(Session& s, const Transition& t) { Publish(s, t, FrontendsOf(s.name)); }
-
-void Checker::Publish(Session& s, const Transition& t, std::vector<std::string> frontends) {
+void Checker::Publish(Session& s, const Transition& t) {
   s.CountTransition(t);
   LogInfo("backend-transition", {{"backend", s.name},
                                  {"address", s.backend->address.ToString()},
                                  {"from", BackendStateName(t.from)},
                                  {"to", BackendStateName(t.to)},
-                                 {"code", t.code},
+                                 {"code", t.code()},
                                  {"detail", t.detail}});
-  CheckerEvent e;
-  e.kind = CheckerEvent::Kind::kBackendTransition;
-  e.backend = s.name;
-  e.transition = t;
-  e.frontends = std::move(frontends);
-  Emit(e);
-  PublishFrontendStates(e.frontends);
+  for (auto& [_, l] : listeners_) l(s.name, t);
 }
 
-namespace {
-
-// Why the active pool moved from `from` to `to` (pool names, "" for none).
-std::string PoolChangeReason(const Frontend& fe, const std::string& from, const std::string& to) {
-  auto index = [&fe](const std::string& name) {
-    for (size_t i = 0; i < fe.pools.size(); ++i)
-      if (fe.pools[i].name == name) return static_cast<int>(i);
-    return -1;
-  };
-  if (to.empty()) return "no pool has an up backend";
-  if (from.empty()) return "pool " + to + " has an up backend";
-  if (index(to) > index(from)) return "pool " + from + " has no up backend";
-  return "pool " + to + " has an up backend again";
-}
-
-}  // namespace
-
-// Emits a kFrontendState event (and logs it) when a frontend's state or its
-// active pool changed: failover, fail-back and the loss of the last backend
-// are as visible as a frontend going down.
-void Checker::PublishFrontendStates(const std::vector<std::string>& frontends) {
-  for (const std::string& fe : frontends) {
-    auto eff = Effective(fe);
-    if (!eff.ok()) continue;
-    const Frontend& cfg = config_->frontends.at(fe);
-    std::string pool = eff->has_active_pool ? cfg.pools[eff->active_pool].name : "";
-    auto [it, inserted] = frontend_states_.try_emplace(fe);
-    FrontendStatus before = it->second;
-    // A new frontend whose backends have not resolved yet says nothing.
-    if (inserted && eff->state == FrontendState::kUnknown && pool.empty()) continue;
-    if (!inserted && before.state == eff->state && before.active_pool == pool) continue;
-    it->second = {eff->state, pool};
-    CheckerEvent e;
-    e.kind = CheckerEvent::Kind::kFrontendState;
-    e.frontends = {fe};
-    e.frontend_from = before.state;
-    e.frontend_to = eff->state;
-    e.active_pool_from = before.active_pool;
-    e.active_pool_to = pool;
-    if (pool != before.active_pool) e.reason = PoolChangeReason(cfg, before.active_pool, pool);
-    LogInfo(before.state != eff->state ? "frontend-transition" : "frontend-pool-change",
-            {{"frontend", fe},
-             {"from", FrontendStateName(before.state)},
-             {"to", FrontendStateName(eff->state)},
-             {"from_pool", before.active_pool},
-             {"to_pool", pool},
-             {"reason", e.reason}});
-    Emit(e);
-  }
-}
-
-void Checker::Emit(const CheckerEvent& e) {
-  for (auto& [_, l] : listeners_) l(e);
+// Whatever a probe of this session's current incarnation reports from now on
+// is ignored, and no probe is scheduled.
+void Checker::StopProbing(Session& s) {
+  s.timer->Disable();
+  ++s.generation;
+  s.in_flight = false;
 }
 
 int Checker::AddListener(Listener listener) {
@@ -291,19 +222,8 @@ int Checker::AddListener(Listener listener) {
 
 void Checker::RemoveListener(int id) { listeners_.erase(id); }
 
-static std::map<std::string, std::vector<std::string>> IndexFrontends(const Config& cfg) {
-  std::map<std::string, std::set<std::string>> sets;
-  for (const auto& [fe_name, fe] : cfg.frontends)
-    for (const Pool& p : fe.pools)
-      for (const PoolBackend& pb : p.backends) sets[pb.backend].insert(fe_name);
-  std::map<std::string, std::vector<std::string>> out;
-  for (auto& [b, s] : sets) out[b] = {s.begin(), s.end()};
-  return out;
-}
-
 void Checker::Start(std::shared_ptr<const Config> config) {
   config_ = std::move(config);
-  frontends_of_ = IndexFrontends(*config_);
   stopped_ = false;
   for (const std::string& name : config_->ReferencedBackends()) {
     const Backend& b = config_->backends.at(name);
@@ -324,24 +244,19 @@ void Checker::Start(std::shared_ptr<const Config> config) {
 void Checker::Reload(std::shared_ptr<const Config> config) {
   std::shared_ptr<const Config> old = config_;
   config_ = std::move(config);
-  frontends_of_ = IndexFrontends(*config_);
   int64_t now = dispatcher_.WallNowNs();
   std::set<std::string> wanted;
   for (const std::string& n : config_->ReferencedBackends()) wanted.insert(n);
 
-  // Removed backends: a final `removed` transition, published while the old
-  // frontends still know them.
-  auto old_frontends_of = IndexFrontends(*old);
+  // Removed backends: a final `removed` transition.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (wanted.count(it->first)) {
       ++it;
       continue;
     }
     Session& s = *it->second;
-    s.timer->Disable();
-    ++s.generation;
-    // Published with the frontends that referenced it before the reload.
-    Publish(s, s.sm.Remove(now), old_frontends_of[s.name]);
+    StopProbing(s);
+    Publish(s, s.sm.Remove(now));
     it = sessions_.erase(it);
   }
 
@@ -373,14 +288,12 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
       // Restart fresh: new state machine with the new rise/fall, history kept.
       LogInfo("backend-restart",
               {{"backend", name}, {"reason", "address or health check changed"}});
-      s->timer->Disable();
-      ++s->generation;
-      s->in_flight = false;
+      StopProbing(*s);
       BackendState prev = s->sm.state();
       s->backend = &b;
       s->hc = hc;
       s->last_result.reset();
-      Publish(*s, s->sm.Restart(hc ? hc->rise : 1, hc ? hc->fall : 1, now, "restart",
+      Publish(*s, s->sm.Restart(hc ? hc->rise : 1, hc ? hc->fall : 1, now,
                                 "address or health check changed"));
       // Operator state survives: a runtime-disabled backend stays disabled
       // unless the YAML's `enabled` changed; a paused one stays paused.
@@ -400,9 +313,7 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
     s->hc = hc;
     if (old_enabled_yaml != b.enabled) {
       if (!b.enabled) {
-        s->timer->Disable();
-        ++s->generation;
-        s->in_flight = false;
+        StopProbing(*s);
         if (auto d = s->sm.Disable(now)) Publish(*s, *d);
       } else if (auto e = s->sm.Enable(now)) {
         Publish(*s, *e);
@@ -410,56 +321,11 @@ void Checker::Reload(std::shared_ptr<const Config> config) {
       }
     }
   }
-
-  // Runtime weights survive unless the YAML changed that very weight (or the
-  // item is gone).
-  for (auto it = overrides_.begin(); it != overrides_.end();) {
-    const auto& [fe, pool, backend] = it->first;
-    const PoolBackend* before = FindPoolBackend(*old, fe, pool, backend);
-    const PoolBackend* after = FindPoolBackend(*config_, fe, pool, backend);
-    if (!after || !before || before->weight != after->weight) {
-      it = overrides_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  // Frontend states for removed frontends are forgotten; others re-evaluated.
-  for (auto it = frontend_states_.begin(); it != frontend_states_.end();) {
-    it = config_->frontends.count(it->first) ? std::next(it) : frontend_states_.erase(it);
-  }
-  CheckerEvent e;
-  e.kind = CheckerEvent::Kind::kReload;
-  std::set<std::string> fes;
-  for (const auto& [n, _] : old->frontends) fes.insert(n);
-  for (const auto& [n, _] : config_->frontends) fes.insert(n);
-  e.frontends = {fes.begin(), fes.end()};
-  LogInfo("config-reload", {{"frontends", static_cast<int64_t>(config_->frontends.size())},
-                            {"backends", static_cast<int64_t>(sessions_.size())}});
-  Emit(e);
-  std::vector<std::string> current;
-  for (const auto& [n, _] : config_->frontends) current.push_back(n);
-  PublishFrontendStates(current);
-}
-
-ConfigResult Checker::ReloadFromFile(const std::string& path) {
-  ConfigResult r = LoadConfigFile(path);
-  if (!r.ok()) {
-    LogError("config-reload-failed",
-             {{"path", path},
-              {"kind", r.kind == ConfigErrorKind::kParse ? "parse" : "semantic"},
-              {"error", r.error}});
-    return r;
-  }
-  Reload(r.config);
-  return r;
 }
 
 void Checker::Stop() {
   stopped_ = true;
-  for (auto& [_, s] : sessions_) {
-    s->timer->Disable();
-    ++s->generation;
-  }
+  for (auto& [_, s] : sessions_) StopProbing(*s);
 }
 
 absl::StatusOr<BackendSnapshot> Checker::Pause(const std::string& backend) {
@@ -468,9 +334,7 @@ absl::StatusOr<BackendSnapshot> Checker::Pause(const std::string& backend) {
   auto t = s->sm.Pause(dispatcher_.WallNowNs());
   if (!t.ok()) return t.status();
   if (*t) {
-    s->timer->Disable();
-    ++s->generation;
-    s->in_flight = false;
+    StopProbing(*s);
     Publish(*s, **t);
   }
   return Snapshot(*s);
@@ -492,9 +356,7 @@ absl::StatusOr<BackendSnapshot> Checker::Disable(const std::string& backend) {
   Session* s = Find(backend);
   if (!s) return absl::NotFoundError("backend \"" + backend + "\" not found");
   if (auto t = s->sm.Disable(dispatcher_.WallNowNs())) {
-    s->timer->Disable();
-    ++s->generation;
-    s->in_flight = false;
+    StopProbing(*s);
     Publish(*s, *t);
   }
   return Snapshot(*s);
@@ -508,32 +370,6 @@ absl::StatusOr<BackendSnapshot> Checker::Enable(const std::string& backend) {
     Activate(*s, Duration::zero());
   }
   return Snapshot(*s);
-}
-
-absl::Status Checker::SetWeight(const std::string& frontend, const std::string& pool,
-                                const std::string& backend, int weight) {
-  auto fit = config_->frontends.find(frontend);
-  if (fit == config_->frontends.end())
-    return absl::NotFoundError("frontend \"" + frontend + "\" not found");
-  const Pool* p = nullptr;
-  for (const Pool& cand : fit->second.pools)
-    if (cand.name == pool) p = &cand;
-  if (!p)
-    return absl::NotFoundError("pool \"" + pool + "\" not found in frontend \"" + frontend + "\"");
-  if (!FindPoolBackend(*config_, frontend, pool, backend))
-    return absl::NotFoundError("backend \"" + backend + "\" not found in pool \"" + pool + "\"");
-  if (weight < 0 || weight > 100)
-    return absl::InvalidArgumentError("weight " + std::to_string(weight) + " out of range 0..100");
-  overrides_[{frontend, pool, backend}] = weight;
-  LogInfo("frontend-pool-weight",
-          {{"frontend", frontend}, {"pool", pool}, {"backend", backend}, {"weight", weight}});
-  CheckerEvent e;
-  e.kind = CheckerEvent::Kind::kWeightChange;
-  e.frontends = {frontend};
-  e.backend = backend;
-  Emit(e);
-  PublishFrontendStates(e.frontends);
-  return absl::OkStatus();
 }
 
 std::vector<std::string> Checker::BackendNames() const {
@@ -553,13 +389,12 @@ BackendSnapshot Checker::Snapshot(const Session& s) const {
   snap.enabled = s.sm.enabled();
   snap.transitions.assign(s.sm.history().begin(), s.sm.history().end());
   snap.last_result = s.last_result;
-  for (const auto& c : s.results) snap.stats.results[{CheckTypeName(c.type), c.code}] += c.n;
+  for (const auto& c : s.results) snap.stats.results[{c.type, c.code}] += c.n;
   std::copy(std::begin(s.duration_buckets), std::end(s.duration_buckets),
             std::begin(snap.stats.duration_bucket_counts));
   snap.stats.duration_sum_seconds = s.duration_sum;
   snap.stats.duration_count = s.duration_count;
-  for (const auto& c : s.transition_counts)
-    snap.transition_counts[{BackendStateName(c.from), BackendStateName(c.to)}] += c.n;
+  for (const auto& c : s.transition_counts) snap.transition_counts[{c.from, c.to}] += c.n;
   return snap;
 }
 
@@ -572,14 +407,6 @@ std::optional<BackendSnapshot> Checker::GetBackend(const std::string& name) cons
 BackendState Checker::StateOf(const std::string& backend) const {
   const Session* s = Find(backend);
   return s ? s->sm.state() : BackendState::kUnknown;
-}
-
-absl::StatusOr<FrontendEffective> Checker::Effective(const std::string& frontend) const {
-  auto it = config_->frontends.find(frontend);
-  if (it == config_->frontends.end())
-    return absl::NotFoundError("frontend \"" + frontend + "\" not found");
-  return ComputeEffective(
-      it->second, [this](const std::string& b) { return StateOf(b); }, overrides_);
 }
 
 }  // namespace maglev

@@ -1,8 +1,11 @@
-// The checker: one probe session per backend (however many frontends use it),
-// scheduling with interval selection, ±10% jitter and a start spread,
-// operator actions, runtime weights, reload semantics (spec §4), and events
-// for every transition. Everything here runs on the core loop thread (the
-// Dispatcher's); other threads reach it only by posting work to the loop.
+// The checker, first step of the walk from probe to VPP: one probe session
+// per backend (however many frontends use it), scheduling with interval
+// selection, ±10% jitter and a start spread, the backend operator actions
+// (pause, resume, enable, disable) and the reload of sessions (spec §4). It
+// probes and runs state machines, nothing else: every transition goes to its
+// listeners, first of them the lb stage (src/lb/lb_stage.h), which turns
+// backend states into frontend weights. Everything here runs on the core loop
+// thread (the Dispatcher's); other threads reach it only by posting work.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +20,7 @@
 #include "absl/status/statusor.h"
 #include "common/dispatcher.h"
 #include "config/config.h"
-#include "config/loader.h"
 #include "health/state_machine.h"
-#include "lb/effective_weights.h"
 #include "prober/prober.h"
 
 namespace maglev {
@@ -30,8 +31,8 @@ inline constexpr double kProbeDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0
 inline constexpr size_t kProbeDurationBucketCount = std::size(kProbeDurationBuckets);
 
 struct ProbeStats {
-  // (type, code) -> count; type is the check type name ("http"...).
-  std::map<std::pair<std::string, std::string>, uint64_t> results;
+  // (type, code) -> count.
+  std::map<std::pair<CheckType, ProbeCode>, uint64_t> results;
   uint64_t duration_bucket_counts[kProbeDurationBucketCount + 1] = {};  // last: +Inf
   double duration_sum_seconds = 0;
   uint64_t duration_count = 0;
@@ -49,24 +50,7 @@ struct BackendSnapshot {
   std::optional<ProbeResult> last_result;
   ProbeStats stats;
   // from -> to -> count, transitions since start (for metrics).
-  std::map<std::pair<std::string, std::string>, uint64_t> transition_counts;
-};
-
-struct CheckerEvent {
-  enum class Kind { kBackendTransition, kFrontendState, kWeightChange, kReload };
-  Kind kind = Kind::kBackendTransition;
-  // kBackendTransition
-  std::string backend;
-  Transition transition;
-  // kBackendTransition: frontends that reference the backend (sorted);
-  // kFrontendState / kWeightChange: the one frontend concerned;
-  // kReload: every frontend of the new config plus removed ones.
-  std::vector<std::string> frontends;
-  // kFrontendState: the frontend's state and/or its active pool changed
-  // (pool names; "" when no pool has an up backend), and why.
-  FrontendState frontend_from = FrontendState::kUnknown;
-  FrontendState frontend_to = FrontendState::kUnknown;
-  std::string active_pool_from, active_pool_to, reason;
+  std::map<std::pair<BackendState, BackendState>, uint64_t> transition_counts;
 };
 
 struct CheckerOptions {
@@ -86,16 +70,14 @@ class Checker {
 
   // Starts sessions for every backend referenced by a frontend.
   void Start(std::shared_ptr<const Config> config);
-  // Applies an already validated config (spec §4 reload semantics).
+  // Applies an already validated config (spec §4 reload semantics): new
+  // backends start, removed ones end with a `removed` transition, unchanged
+  // ones keep probing, changed ones restart.
   void Reload(std::shared_ptr<const Config> config);
-  // Loads, checks and applies the file; a bad file changes nothing and its
-  // error is logged (msg `config-reload-failed`) and returned.
-  ConfigResult ReloadFromFile(const std::string& path);
-  // Stops every probe timer (shutdown); no further events.
+  // Stops every probe timer (shutdown); no further transitions.
   void Stop();
 
   const Config& config() const { return *config_; }
-  std::shared_ptr<const Config> config_ptr() const { return config_; }
 
   // Operator actions. NotFound for unknown backends; FailedPrecondition for
   // pause/resume of a disabled backend.
@@ -103,21 +85,16 @@ class Checker {
   absl::StatusOr<BackendSnapshot> Resume(const std::string& backend);
   absl::StatusOr<BackendSnapshot> Enable(const std::string& backend);
   absl::StatusOr<BackendSnapshot> Disable(const std::string& backend);
-  // Runtime weight 0..100 (InvalidArgument otherwise; NotFound for names).
-  absl::Status SetWeight(const std::string& frontend, const std::string& pool,
-                         const std::string& backend, int weight);
 
   // Queries. Backends are the probed ones (referenced by some frontend).
   std::vector<std::string> BackendNames() const;  // sorted
   std::optional<BackendSnapshot> GetBackend(const std::string& name) const;
   BackendState StateOf(const std::string& backend) const;
-  // NotFound for an unknown frontend.
-  absl::StatusOr<FrontendEffective> Effective(const std::string& frontend) const;
-  const WeightOverrides& weight_overrides() const { return overrides_; }
 
-  // Observers run synchronously on the loop, in registration order; they
-  // must not call back into mutating Checker methods.
-  using Listener = std::function<void(const CheckerEvent&)>;
+  // Observers of every transition, run synchronously on the loop in
+  // registration order; they must not call back into mutating Checker
+  // methods.
+  using Listener = std::function<void(const std::string& backend, const Transition& t)>;
   int AddListener(Listener listener);
   void RemoveListener(int id);
 
@@ -133,12 +110,9 @@ class Checker {
   void ArmProbeTimer(Session& s, Duration delay);
   void StartProbe(Session& s);
   void OnProbeResult(Session& s, uint64_t generation, ProbeResult r);
+  void StopProbing(Session& s);
   void Publish(Session& s, const Transition& t);
-  void Publish(Session& s, const Transition& t, std::vector<std::string> frontends);
-  void PublishFrontendStates(const std::vector<std::string>& frontends);
-  void Emit(const CheckerEvent& e);
   BackendSnapshot Snapshot(const Session& s) const;
-  std::vector<std::string> FrontendsOf(const std::string& backend) const;
   Duration Jitter(Duration d);
   Duration Spread(Duration interval);
 
@@ -148,14 +122,6 @@ class Checker {
   std::mt19937_64 rng_;
   std::shared_ptr<const Config> config_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
-  // backend -> frontends referencing it (sorted), from config_.
-  std::map<std::string, std::vector<std::string>> frontends_of_;
-  struct FrontendStatus {
-    FrontendState state = FrontendState::kUnknown;
-    std::string active_pool;  // "" when no pool has an up backend
-  };
-  std::map<std::string, FrontendStatus> frontend_states_;
-  WeightOverrides overrides_;
   std::map<int, Listener> listeners_;
   int next_listener_id_ = 1;
   uint64_t probes_completed_ = 0;

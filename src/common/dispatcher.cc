@@ -1,8 +1,14 @@
 #include "common/dispatcher.h"
 
+#include <unistd.h>
+
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <future>
+#include <optional>
 
 #include "common/log.h"
 
@@ -46,6 +52,39 @@ class AsioTimer : public Timer {
   bool enabled_ = false;
 };
 
+// Watches a dup of the caller's fd, so that asio may own (and close) it.
+class AsioFdWatch : public FdWatch {
+ public:
+  AsioFdWatch(asio::io_context& io, int fd, std::function<void()> cb)
+      : desc_(io, fd), cb_(std::move(cb)), alive_(std::make_shared<bool>(true)) {
+    Arm();
+  }
+  ~AsioFdWatch() override {
+    *alive_ = false;
+    std::error_code ignored;
+    desc_.close(ignored);
+  }
+
+ private:
+  void Arm() {
+    std::weak_ptr<bool> alive = alive_;
+    desc_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this, alive](const std::error_code& ec) {
+                       auto a = alive.lock();
+                       if (ec || !a || !*a) return;
+                       // A copy: the callback may destroy this watch.
+                       std::function<void()> cb = cb_;
+                       cb();
+                       if (*a) Arm();
+                     });
+  }
+  asio::posix::stream_descriptor desc_;
+  std::function<void()> cb_;
+  std::shared_ptr<bool> alive_;
+};
+
+class NeverFdWatch : public FdWatch {};
+
 }  // namespace
 
 MonoTime AsioDispatcher::Now() const { return std::chrono::steady_clock::now(); }
@@ -54,6 +93,44 @@ std::unique_ptr<Timer> AsioDispatcher::CreateTimer(std::function<void()> cb) {
   return std::make_unique<AsioTimer>(io_, std::move(cb));
 }
 void AsioDispatcher::Post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+std::unique_ptr<FdWatch> AsioDispatcher::WatchReadable(int fd, std::function<void()> on_readable) {
+  int own = ::dup(fd);
+  if (own < 0) return std::make_unique<NeverFdWatch>();
+  return std::make_unique<AsioFdWatch>(io_, own, std::move(on_readable));
+}
+
+struct DispatcherThread::Work {
+  explicit Work(asio::io_context& io) : guard(asio::make_work_guard(io)) {}
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+};
+
+DispatcherThread::DispatcherThread()
+    : io_(std::make_unique<asio::io_context>(1)),
+      dispatcher_(std::make_unique<AsioDispatcher>(*io_)) {}
+
+DispatcherThread::~DispatcherThread() { Stop(); }
+
+void DispatcherThread::Start() {
+  if (thread_.joinable()) return;
+  work_ = std::make_unique<Work>(*io_);
+  thread_ = std::thread([this] { io_->run(); });
+}
+
+void DispatcherThread::Run(std::function<void()> fn) {
+  std::promise<void> done;
+  asio::post(*io_, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void DispatcherThread::Stop() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  asio::post(*io_, [this] { io_->stop(); });
+  thread_.join();
+}
 
 class SimDispatcher::SimTimer : public Timer {
  public:
@@ -97,6 +174,10 @@ std::unique_ptr<Timer> SimDispatcher::CreateTimer(std::function<void()> cb) {
 }
 
 void SimDispatcher::Post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+
+std::unique_ptr<FdWatch> SimDispatcher::WatchReadable(int, std::function<void()>) {
+  return std::make_unique<NeverFdWatch>();
+}
 
 void SimDispatcher::RunPosted() {
   while (!posted_.empty()) {

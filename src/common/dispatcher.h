@@ -1,8 +1,9 @@
-// Time, timers and posting for the core loop, behind an interface so that the
-// checker's timing (intervals, jitter, rise/fall, warmup) is tested on a
-// simulated clock in microseconds. AsioDispatcher wraps the core
-// io_context; SimDispatcher is driven by the test. All methods are called on
-// the loop thread, except AsioDispatcher::Post which is thread-safe.
+// Time, timers, posting and descriptor watching for a loop (the core loop,
+// the reconciler's), behind an interface so that timing (intervals, jitter,
+// rise/fall, warmup, reconnects) is tested on a simulated clock in
+// microseconds. AsioDispatcher wraps an io_context; SimDispatcher is driven
+// by the test (one thread runs every loop of a test). All methods are called
+// on the loop thread, except AsioDispatcher::Post which is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/duration.h"
@@ -33,6 +35,12 @@ class Timer {
   virtual bool Enabled() const = 0;
 };
 
+// Watches a file descriptor for its user; destroying it ends the watch.
+class FdWatch {
+ public:
+  virtual ~FdWatch() = default;
+};
+
 class Dispatcher {
  public:
   virtual ~Dispatcher() = default;
@@ -41,6 +49,11 @@ class Dispatcher {
   virtual std::unique_ptr<Timer> CreateTimer(std::function<void()> cb) = 0;
   // Runs fn on the loop thread soon (never inline).
   virtual void Post(std::function<void()> fn) = 0;
+  // Runs `on_readable` on the loop whenever `fd` becomes readable (the fd
+  // stays the caller's), until the watch is destroyed, which the callback
+  // itself may do. A simulated loop has no descriptors: its watch never
+  // fires.
+  virtual std::unique_ptr<FdWatch> WatchReadable(int fd, std::function<void()> on_readable) = 0;
 };
 
 class AsioDispatcher : public Dispatcher {
@@ -50,10 +63,35 @@ class AsioDispatcher : public Dispatcher {
   int64_t WallNowNs() const override;
   std::unique_ptr<Timer> CreateTimer(std::function<void()> cb) override;
   void Post(std::function<void()> fn) override;
+  std::unique_ptr<FdWatch> WatchReadable(int fd, std::function<void()> on_readable) override;
   asio::io_context& io() { return io_; }
 
  private:
   asio::io_context& io_;
+};
+
+// A loop of its own: an io_context run by a dedicated thread, with its
+// AsioDispatcher (maglevd's reconciler thread). Thread-safe.
+class DispatcherThread {
+ public:
+  DispatcherThread();
+  ~DispatcherThread();  // Stop()
+  DispatcherThread(const DispatcherThread&) = delete;
+  DispatcherThread& operator=(const DispatcherThread&) = delete;
+
+  Dispatcher& dispatcher() { return *dispatcher_; }
+  void Start();
+  // Runs fn on the thread and waits for it (not from the thread itself).
+  void Run(std::function<void()> fn);
+  // Lets the work already posted finish, then joins the thread.
+  void Stop();
+
+ private:
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<AsioDispatcher> dispatcher_;
+  struct Work;
+  std::unique_ptr<Work> work_;
+  std::thread thread_;
 };
 
 // Simulated time: nothing happens until the test advances the clock.
@@ -65,6 +103,7 @@ class SimDispatcher : public Dispatcher {
   int64_t WallNowNs() const override;
   std::unique_ptr<Timer> CreateTimer(std::function<void()> cb) override;
   void Post(std::function<void()> fn) override;
+  std::unique_ptr<FdWatch> WatchReadable(int fd, std::function<void()> on_readable) override;
 
   // Runs posted work and every timer due at or before now+d, in time order,
   // moving the clock to each expiry; ends with the clock at now+d.

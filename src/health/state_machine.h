@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/duration.h"
+#include "health/outcome.h"
 
 namespace maglev {
 
@@ -22,8 +23,9 @@ struct Transition {
   BackendState from = BackendState::kUnknown;
   BackendState to = BackendState::kUnknown;
   int64_t at_unix_ns = 0;
-  std::string code;    // probe result code (e.g. "L7STS") or operator action ("disabled")
-  std::string detail;  // human detail (e.g. "HTTP 503", "by operator")
+  TransitionCause cause = Action::kStatic;  // the probe code or the action
+  std::string detail;                       // human detail (e.g. "HTTP 503", "by operator")
+  std::string_view code() const { return CauseName(cause); }  // "L7STS", "disabled", ...
 };
 
 class HealthStateMachine {
@@ -51,10 +53,11 @@ class HealthStateMachine {
   // Not a transition: nothing is recorded in the history.
   void Start();
 
-  // Feeds one probe outcome. Ignored (nullopt) unless probing. Returns the
-  // transition when the state changed.
-  std::optional<Transition> Record(bool pass, std::string_view code, std::string_view detail,
-                                   int64_t now_ns);
+  // Feeds one probe outcome (it passed when ProbeCodePasses(code)). Ignored
+  // (nullopt) unless probing. Returns the transition when the state changed.
+  std::optional<Transition> Record(ProbeCode code, std::string_view detail, int64_t now_ns);
+  // A backend without health check: fully up at once (cause Action::kStatic).
+  std::optional<Transition> MarkStatic(int64_t now_ns);
 
   // Operator actions. Errors: FailedPrecondition for pause/resume of a
   // disabled backend, resume of a backend that is not paused is a no-op.
@@ -65,9 +68,8 @@ class HealthStateMachine {
   std::optional<Transition> Enable(int64_t now_ns);
   // Restarts probing from scratch with new rise/fall (the health check or
   // address changed): counter to rise-1, state `unknown`, history kept.
-  // Always records a transition with the given code/detail.
-  Transition Restart(int rise, int fall, int64_t now_ns, std::string_view code,
-                     std::string_view detail);
+  // Always records a transition (cause Action::kRestart).
+  Transition Restart(int rise, int fall, int64_t now_ns, std::string_view detail);
   // Terminal: the backend left the configuration.
   Transition Remove(int64_t now_ns);
 
@@ -77,7 +79,7 @@ class HealthStateMachine {
   Duration NextInterval(Duration interval, Duration fast_interval, Duration down_interval) const;
 
  private:
-  Transition Move(BackendState to, int64_t now_ns, std::string_view code, std::string_view detail);
+  Transition Move(BackendState to, int64_t now_ns, TransitionCause cause, std::string_view detail);
 
   int rise_;
   int fall_;

@@ -80,7 +80,7 @@ FastProbes::~FastProbes() {
 
 void FastProbes::Start(FastProbeRequest req, Done done) {
   const auto post_failure = [&](std::string detail) {
-    PostEarlyResult(io_, std::move(done), Result(false, "L4CON", std::move(detail)), req.start);
+    PostEarlyResult(io_, std::move(done), Result(ProbeCode::kL4Con, std::move(detail)), req.start);
   };
   // Non-blocking: EINPROGRESS is the normal answer. EINTR leaves the
   // connection going on asynchronously, like EINPROGRESS (POSIX).
@@ -180,14 +180,14 @@ void FastProbes::OnEvent(Probe* p, uint32_t events) {
       socklen_t len = sizeof(err);
       if (::getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err != 0) {
-        Finish(p, Result(false, "L4CON", ErrnoText(err)));
+        Finish(p, Result(ProbeCode::kL4Con, ErrnoText(err)));
         return;
       }
     } else if (!(events & EPOLLOUT)) {
       return;  // not writable yet: still connecting
     }
     if (!p->http) {
-      Finish(p, Result(true, "L4OK", "connected"));
+      Finish(p, Result(ProbeCode::kL4Ok, "connected"));
       return;
     }
     p->phase = Probe::Phase::kSending;
@@ -209,7 +209,7 @@ bool FastProbes::Send(Probe* p) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;  // the next OUT edge resumes
-      Finish(p, Result(false, "L7RSP", "send: " + ErrnoText(errno)));
+      Finish(p, Result(ProbeCode::kL7Rsp, "send: " + ErrnoText(errno)));
       return false;
     }
     p->sent += static_cast<size_t>(n);
@@ -229,7 +229,7 @@ void FastProbes::Receive(Probe* p) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      Finish(p, Result(false, "L7RSP", "receive: " + ErrnoText(errno)));
+      Finish(p, Result(ProbeCode::kL7Rsp, "receive: " + ErrnoText(errno)));
       return;
     }
     if (n == 0) {
@@ -243,7 +243,7 @@ void FastProbes::Receive(Probe* p) {
     }
     if (n == 0) {
       // Unreachable (EOF always settles the reader); never spin on it.
-      Finish(p, Result(false, "L7RSP", "connection closed"));
+      Finish(p, Result(ProbeCode::kL7Rsp, "connection closed"));
       return;
     }
     // A short read emptied the socket; with edge-triggering the next data
@@ -289,8 +289,9 @@ void FastProbes::OnTimer() {
   const Clock::time_point now = Clock::now();
   while (!heap_.empty() && heap_[0].deadline <= now) {
     Probe* p = heap_[0].probe;
-    const char* code = p->phase == Probe::Phase::kConnecting ? "L4TOUT" : "L7TOUT";
-    Finish(p, Result(false, code, TimeoutText(p->timeout)));
+    ProbeCode code =
+        p->phase == Probe::Phase::kConnecting ? ProbeCode::kL4Tout : ProbeCode::kL7Tout;
+    Finish(p, Result(code, TimeoutText(p->timeout)));
   }
   ArmTimer();
 }

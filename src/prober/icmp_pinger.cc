@@ -95,9 +95,8 @@ std::string UnreachText(bool v6, uint8_t code) {
   return "destination unreachable (code " + std::to_string(code) + ")";
 }
 
-ProbeResult Result(bool ok, const char* code, std::string detail) {
+ProbeResult Result(ProbeCode code, std::string detail) {
   ProbeResult r;
-  r.ok = ok;
   r.code = code;
   r.detail = std::move(detail);
   return r;
@@ -111,8 +110,7 @@ struct IcmpPinger::Waiter {
   uint64_t token = 0;
   IpAddress destination;
   bool answered = false;
-  bool ok = false;
-  const char* code = "";
+  ProbeCode code = ProbeCode::kL3Err;
   std::string detail;
 };
 
@@ -127,13 +125,12 @@ struct IcmpPinger::Socket {
   uint16_t next_seq = 0;
   std::unordered_map<uint16_t, Waiter*> waiting;
 
-  void Complete(uint16_t seq, bool ok, const char* code, std::string detail) {
+  void Complete(uint16_t seq, ProbeCode code, std::string detail) {
     auto it = waiting.find(seq);
     if (it == waiting.end()) return;
     Waiter* w = it->second;
     waiting.erase(it);
     w->answered = true;
-    w->ok = ok;
     w->code = code;
     w->detail = std::move(detail);
     w->timer.cancel();
@@ -180,7 +177,7 @@ struct IcmpPinger::Socket {
     if (auto reporter = IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from))) {
       what += " (from " + reporter->ToString() + ")";
     }
-    Complete(seq, false, "L3ERR", std::move(what));
+    Complete(seq, ProbeCode::kL3Err, std::move(what));
   }
 
   void Deliver(const uint8_t* p, size_t n, const sockaddr_storage& from) {
@@ -200,7 +197,7 @@ struct IcmpPinger::Socket {
       if (Load16(icmp + 4) != ident) return;
       const uint16_t seq = Load16(icmp + 6);
       if (!TokenMatches(seq, icmp + kHeaderLen, len - kHeaderLen, true)) return;
-      Complete(seq, true, "L3OK", "echo reply");
+      Complete(seq, ProbeCode::kL3Ok, "echo reply");
     } else if (type == (v6 ? kDestUnreach6 : kDestUnreach4) ||
                type == (v6 ? kTimeExceeded6 : kTimeExceeded4)) {
       HandleError(type, icmp[1], icmp + kHeaderLen, len - kHeaderLen, from);
@@ -313,10 +310,10 @@ asio::awaitable<ProbeResult> IcmpPinger::Ping(const ProbeSpec& spec,
                                               std::chrono::steady_clock::time_point deadline) {
   const bool v6 = spec.address.is_v6();
   auto sock = GetSocket(v6, spec.netns);
-  if (!sock.ok()) co_return Result(false, "L3ERR", std::string(sock.status().message()));
+  if (!sock.ok()) co_return Result(ProbeCode::kL3Err, std::string(sock.status().message()));
   std::shared_ptr<Socket> s = *sock;
   if (s->waiting.size() >= 0xffff) {
-    co_return Result(false, "L3ERR", "too many icmp probes in flight");
+    co_return Result(ProbeCode::kL3Err, "too many icmp probes in flight");
   }
   uint16_t seq = s->next_seq++;
   while (s->waiting.count(seq)) seq = s->next_seq++;
@@ -383,14 +380,14 @@ asio::awaitable<ProbeResult> IcmpPinger::Ping(const ProbeSpec& spec,
     }
   }
   if (::sendmsg(s->desc.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-    co_return Result(false, "L3ERR", "send: " + ErrnoText(errno));
+    co_return Result(ProbeCode::kL3Err, "send: " + ErrnoText(errno));
   }
 
   w.timer.expires_at(deadline);
   std::error_code ec;
   co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (w.answered) co_return Result(w.ok, w.code, std::move(w.detail));
-  co_return Result(false, "L3TOUT", "timeout after " + FormatDuration(spec.timeout));
+  if (w.answered) co_return Result(w.code, std::move(w.detail));
+  co_return Result(ProbeCode::kL3Tout, "timeout after " + FormatDuration(spec.timeout));
 }
 
 }  // namespace maglev

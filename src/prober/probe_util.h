@@ -23,9 +23,8 @@ class RE2;
 
 namespace maglev::prober_internal {
 
-inline ProbeResult Result(bool ok, const char* code, std::string detail) {
+inline ProbeResult Result(ProbeCode code, std::string detail) {
   ProbeResult r;
-  r.ok = ok;
   r.code = code;
   r.detail = std::move(detail);
   return r;

@@ -42,17 +42,17 @@ std::optional<ProbeResult> HttpVerdict(const HttpResponseReader& reader, int cod
   if (reader.head_done()) {
     const int status = reader.status();
     if (status < code_min || status > code_max) {
-      return Result(false, "L7STS", "HTTP " + std::to_string(status));
+      return Result(ProbeCode::kL7Sts, "HTTP " + std::to_string(status));
     }
   }
   if (reader.state() == HttpResponseReader::State::kError) {
-    return Result(false, "L7RSP", reader.error());
+    return Result(ProbeCode::kL7Rsp, reader.error());
   }
   if (reader.state() != HttpResponseReader::State::kDone) return std::nullopt;
   if (re != nullptr && !RE2::PartialMatch(reader.body(), *re)) {
-    return Result(false, "L7RSP", "body does not match \"" + re->pattern() + "\"");
+    return Result(ProbeCode::kL7Rsp, "body does not match \"" + re->pattern() + "\"");
   }
-  return Result(true, "L7OK", "HTTP " + std::to_string(reader.status()));
+  return Result(ProbeCode::kL7Ok, "HTTP " + std::to_string(reader.status()));
 }
 
 }  // namespace prober_internal
@@ -289,23 +289,22 @@ asio::awaitable<std::optional<ProbeResult>> Handshake(TlsStream& stream, Conn& c
   std::error_code ec;
   co_await stream.async_handshake(asio::ssl::stream_base::client,
                                   asio::redirect_error(asio::use_awaitable, ec));
-  if (conn.expired) co_return Result(false, "L6TOUT", TimeoutText(spec));
+  if (conn.expired) co_return Result(ProbeCode::kL6Tout, TimeoutText(spec));
   if (!ec) co_return std::nullopt;
   const long verify_result = SSL_get_verify_result(ssl);
   if (target.verify && verify_result != X509_V_OK) {
-    co_return Result(
-        false, "L6RSP",
-        std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify_result));
+    co_return Result(ProbeCode::kL6Rsp, std::string("certificate verify failed: ") +
+                                            X509_verify_cert_error_string(verify_result));
   }
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-    co_return Result(false, "L6RSP", "connection closed during TLS handshake");
+    co_return Result(ProbeCode::kL6Rsp, "connection closed during TLS handshake");
   }
   if (ec.category() == asio::error::get_ssl_category()) {
     const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-    co_return Result(false, "L6RSP",
+    co_return Result(ProbeCode::kL6Rsp,
                      std::string("TLS handshake failed: ") + (reason ? reason : ec.message()));
   }
-  co_return Result(false, "L6RSP", "TLS handshake failed: " + ErrorText(ec));
+  co_return Result(ProbeCode::kL6Rsp, "TLS handshake failed: " + ErrorText(ec));
 }
 
 bool IsEof(const std::error_code& ec) {
@@ -321,8 +320,8 @@ asio::awaitable<ProbeResult> HttpExchange(Stream& stream, Conn& conn, const Prob
   std::error_code ec;
   co_await asio::async_write(stream, asio::buffer(request),
                              asio::redirect_error(asio::use_awaitable, ec));
-  if (conn.expired) co_return Result(false, "L7TOUT", TimeoutText(spec));
-  if (ec) co_return Result(false, "L7RSP", "send: " + ErrorText(ec));
+  if (conn.expired) co_return Result(ProbeCode::kL7Tout, TimeoutText(spec));
+  if (ec) co_return Result(ProbeCode::kL7Rsp, "send: " + ErrorText(ec));
 
   HttpResponseReader reader(re != nullptr);
   std::array<char, kReadChunk> buf;
@@ -330,10 +329,10 @@ asio::awaitable<ProbeResult> HttpExchange(Stream& stream, Conn& conn, const Prob
     const size_t want = std::min(buf.size(), reader.WantBytes());
     const size_t n = co_await stream.async_read_some(asio::buffer(buf.data(), want),
                                                      asio::redirect_error(asio::use_awaitable, ec));
-    if (conn.expired) co_return Result(false, "L7TOUT", TimeoutText(spec));
+    if (conn.expired) co_return Result(ProbeCode::kL7Tout, TimeoutText(spec));
     if (n > 0) reader.Feed(std::string_view(buf.data(), n));
     if (ec) {
-      if (!IsEof(ec)) co_return Result(false, "L7RSP", "receive: " + ErrorText(ec));
+      if (!IsEof(ec)) co_return Result(ProbeCode::kL7Rsp, "receive: " + ErrorText(ec));
       reader.FeedEof();
     }
     if (auto verdict =
@@ -389,13 +388,13 @@ asio::awaitable<ProbeResult> StreamProbe(std::shared_ptr<ProberCore> core, const
   std::shared_ptr<const RE2> re;
   if (http) {
     if (HasControlOrSpace(spec.http.path) || HasControlOrSpace(spec.http.host)) {
-      co_return Result(false, "L7RSP", "invalid characters in http path or host");
+      co_return Result(ProbeCode::kL7Rsp, "invalid characters in http path or host");
     }
     request = BuildRequest(spec, spec.type == CheckType::kHttps);
     if (!spec.http.response_regexp.empty()) {
       std::string error;
       re = core->Regexp(spec.http.response_regexp, &error);
-      if (!re) co_return Result(false, "L7RSP", "invalid response-regexp: " + error);
+      if (!re) co_return Result(ProbeCode::kL7Rsp, "invalid response-regexp: " + error);
     }
   }
   TlsTarget target;
@@ -404,30 +403,30 @@ asio::awaitable<ProbeResult> StreamProbe(std::shared_ptr<ProberCore> core, const
     target = spec.type == CheckType::kHttps ? HttpsTarget(spec) : TcpTlsTarget(spec);
     std::string error;
     tls_ctx = core->TlsContext(target.verify, &error);
-    if (tls_ctx == nullptr) co_return Result(false, "L6RSP", error);
+    if (tls_ctx == nullptr) co_return Result(ProbeCode::kL6Rsp, error);
   }
 
   std::string error;
   const int fd = OpenProbeSocket(*core, spec, &error);
-  if (fd < 0) co_return Result(false, "L4CON", std::move(error));
+  if (fd < 0) co_return Result(ProbeCode::kL4Con, std::move(error));
   auto conn = std::make_shared<Conn>(core->io());
   std::error_code ec;
   conn->sock.assign(spec.address.is_v6() ? tcp::v6() : tcp::v4(), fd, ec);
   if (ec) {
     ::close(fd);
-    co_return Result(false, "L4CON", "socket: " + ErrorText(ec));
+    co_return Result(ProbeCode::kL4Con, "socket: " + ErrorText(ec));
   }
   Conn::Arm(conn, deadline);
 
   co_await conn->sock.async_connect(tcp::endpoint(ToAsio(spec.address), spec.port),
                                     asio::redirect_error(asio::use_awaitable, ec));
-  if (conn->expired) co_return Result(false, "L4TOUT", TimeoutText(spec));
-  if (ec) co_return Result(false, "L4CON", ErrorText(ec));
+  if (conn->expired) co_return Result(ProbeCode::kL4Tout, TimeoutText(spec));
+  if (ec) co_return Result(ProbeCode::kL4Con, ErrorText(ec));
 
   ProbeResult result;
   if (!tls) {
     if (!http) {
-      result = Result(true, "L4OK", "connected");
+      result = Result(ProbeCode::kL4Ok, "connected");
     } else {
       result = co_await HttpExchange(conn->sock, *conn, spec, request, re.get());
     }
@@ -437,7 +436,7 @@ asio::awaitable<ProbeResult> StreamProbe(std::shared_ptr<ProberCore> core, const
     if (failed) {
       result = std::move(*failed);
     } else if (!http) {
-      result = Result(true, "L6OK", SSL_get_version(stream.native_handle()));
+      result = Result(ProbeCode::kL6Ok, SSL_get_version(stream.native_handle()));
       conn->graceful = true;
     } else {
       result = co_await HttpExchange(stream, *conn, spec, request, re.get());
@@ -447,17 +446,17 @@ asio::awaitable<ProbeResult> StreamProbe(std::shared_ptr<ProberCore> core, const
   co_return result;
 }
 
-const char* ErrorCodeFor(const ProbeSpec& spec) {
+ProbeCode ErrorCodeFor(const ProbeSpec& spec) {
   switch (spec.type) {
     case CheckType::kIcmp:
-      return "L3ERR";
+      return ProbeCode::kL3Err;
     case CheckType::kTcp:
-      return spec.tcp.ssl ? "L6RSP" : "L4CON";
+      return spec.tcp.ssl ? ProbeCode::kL6Rsp : ProbeCode::kL4Con;
     case CheckType::kHttp:
     case CheckType::kHttps:
-      return "L7RSP";
+      return ProbeCode::kL7Rsp;
   }
-  return "L4CON";
+  return ProbeCode::kL4Con;
 }
 
 asio::awaitable<ProbeResult> RunProbe(std::shared_ptr<ProberCore> core, ProbeSpec spec) {
@@ -471,7 +470,7 @@ asio::awaitable<ProbeResult> RunProbe(std::shared_ptr<ProberCore> core, ProbeSpe
       result = co_await StreamProbe(core, spec, deadline);
     }
   } catch (const std::exception& e) {
-    result = Result(false, ErrorCodeFor(spec), std::string("internal error: ") + e.what());
+    result = Result(ErrorCodeFor(spec), std::string("internal error: ") + e.what());
   }
   result.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - start);
   co_return result;
@@ -485,13 +484,13 @@ void StartFastProbe(ProberCore& core, FastProbes& fast, const ProbeSpec& spec,
   FastProbeRequest req;
   req.start = Clock::now();
   req.timeout = spec.timeout;
-  auto fail = [&](const char* code, std::string detail) {
-    prober_internal::PostEarlyResult(core.io(), std::move(done),
-                                     Result(false, code, std::move(detail)), req.start);
+  auto fail = [&](ProbeCode code, std::string detail) {
+    prober_internal::PostEarlyResult(core.io(), std::move(done), Result(code, std::move(detail)),
+                                     req.start);
   };
   if (spec.type == CheckType::kHttp) {
     if (HasControlOrSpace(spec.http.path) || HasControlOrSpace(spec.http.host)) {
-      return fail("L7RSP", "invalid characters in http path or host");
+      return fail(ProbeCode::kL7Rsp, "invalid characters in http path or host");
     }
     req.http = true;
     req.request = BuildRequest(spec, false);
@@ -500,12 +499,12 @@ void StartFastProbe(ProberCore& core, FastProbes& fast, const ProbeSpec& spec,
     if (!spec.http.response_regexp.empty()) {
       std::string error;
       req.re = core.Regexp(spec.http.response_regexp, &error);
-      if (!req.re) return fail("L7RSP", "invalid response-regexp: " + error);
+      if (!req.re) return fail(ProbeCode::kL7Rsp, "invalid response-regexp: " + error);
     }
   }
   std::string error;
   req.fd = OpenProbeSocket(core, spec, &error);
-  if (req.fd < 0) return fail("L4CON", std::move(error));
+  if (req.fd < 0) return fail(ProbeCode::kL4Con, std::move(error));
   // Health-check connections end with a reset (see AbortiveClose); set now,
   // so that the close is the probe's last system call.
   const linger abortive{1, 0};

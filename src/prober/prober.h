@@ -16,6 +16,7 @@
 #include "common/duration.h"
 #include "common/ip_address.h"
 #include "config/config.h"
+#include "health/outcome.h"
 
 namespace maglev {
 
@@ -23,10 +24,10 @@ namespace maglev {
 //   L3OK L3TOUT L3ERR (icmp), L4OK L4TOUT L4CON (tcp), L6OK L6TOUT L6RSP (tls),
 //   L7OK L7TOUT L7RSP L7STS (http).
 struct ProbeResult {
-  bool ok = false;
-  std::string code;    // e.g. "L7STS"
+  ProbeCode code = ProbeCode::kL4Con;
   std::string detail;  // human text, e.g. "HTTP 503", "connection refused"
   Duration elapsed{};
+  bool ok() const { return ProbeCodePasses(code); }
 };
 
 // Everything one probe needs; built by the checker from Backend + HealthCheck.

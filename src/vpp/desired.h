@@ -1,8 +1,8 @@
-// Desired dataplane state and the diff against what VPP has (spec §5.1, §5.2):
-// frontend + effective weights -> the VIP and ASes VPP should hold, and the
-// minimal, deterministically ordered list of lb calls that gets it there.
-// Pure: no I/O, no clock; thread-agnostic (computed on the core loop, diffed
-// on the VPP thread).
+// The diff between a desired VIP (lb/desired_vip.h, built by the lb stage)
+// and what VPP has (spec §5.2): the minimal, deterministically ordered list
+// of lb calls that gets VPP there, VPP's state grouped from dumps, and the
+// cache kept exact by applying our own calls. Pure: no I/O, no clock;
+// thread-agnostic (diffed on the VPP thread).
 #pragma once
 
 #include <map>
@@ -12,25 +12,10 @@
 #include <vector>
 
 #include "config/config.h"
-#include "lb/effective_weights.h"
+#include "lb/desired_vip.h"
 #include "vpp/lb_api.h"
 
 namespace maglev {
-
-struct DesiredAs {
-  std::string backend;
-  IpAddress address;
-  uint8_t weight = 0;  // effective weight 0..100
-  bool flush = false;  // flush sticky flows on the transition to 0
-  friend bool operator==(const DesiredAs&, const DesiredAs&) = default;
-};
-
-struct DesiredVip {
-  std::string frontend;
-  VipSpec spec;
-  std::vector<DesiredAs> ases;  // one per pool backend, ascending address
-  friend bool operator==(const DesiredVip&, const DesiredVip&) = default;
-};
 
 // What VPP holds for one VIP.
 struct ActualVip {
@@ -44,12 +29,6 @@ struct ActualVip {
   // full value is known only when this process created the VIP.
   std::optional<uint32_t> table_length;
 };
-
-// The VIP key of a frontend (single address, protocol number, port).
-VipKey FrontendVipKey(const Frontend& fe);
-
-// Builds the desired VIP for a frontend from its effective weights.
-DesiredVip BuildDesiredVip(const Config& cfg, const Frontend& fe, const FrontendEffective& eff);
 
 // Whether a live VIP must be deleted and re-created to match (encap family,
 // table length, or src-ip-sticky when known).

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "vpp/reconciler.h"
 
-#include <asio/post.hpp>
+#include <algorithm>
 #include <chrono>
 
 #include "common/log.h"
@@ -45,72 +46,70 @@ std::vector<LbCall> DiffJobVip(const SyncJob& job, const DesiredVip& vip, const 
 
 }  // namespace
 
-Reconciler::Reconciler(ReconcilerOptions options)
-    : options_(std::move(options)), ping_timer_(io_), retry_timer_(io_) {}
+Reconciler::Reconciler(Dispatcher& loop, LbConnector& connector, ReconcilerOptions options)
+    : loop_(loop), connector_(connector), options_(std::move(options)) {
+  ping_timer_ = loop_.CreateTimer([this] { Ping(); });
+  retry_timer_ = loop_.CreateTimer([this] {
+    if (!connected_ && !stopped_) Connect();
+  });
+}
 
-Reconciler::~Reconciler() { Stop(); }
+Reconciler::~Reconciler() = default;
 
 void Reconciler::Start() {
-  if (thread_.joinable()) return;
-  work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] { io_.run(); });
-  asio::post(io_, [this] { Connect(); });
+  stopped_ = false;
+  loop_.Post([this] { Connect(); });
 }
 
 void Reconciler::Stop() {
-  if (!thread_.joinable()) return;
-  asio::post(io_, [this] {
-    ping_timer_.cancel();
-    retry_timer_.cancel();
-    watch_.reset();
-    client_.Close();
-    connected_ = false;
-    work_.reset();
-    io_.stop();
-  });
-  thread_.join();
+  stopped_ = true;
+  ping_timer_->Disable();
+  retry_timer_->Disable();
+  session_.reset();
+  connected_ = false;
+  level_ = LbApiLevel::kNone;
 }
 
 void Reconciler::SetOnConnected(std::function<void()> cb) {
-  asio::post(io_, [this, cb = std::move(cb)]() mutable { on_connected_ = std::move(cb); });
+  loop_.Post([this, cb = std::move(cb)]() mutable { on_connected_ = std::move(cb); });
 }
 
 void Reconciler::Connect() {
-  absl::Status st =
-      client_.Connect(options_.socket_path,
-                      std::chrono::duration_cast<std::chrono::milliseconds>(options_.call_timeout));
-  if (!st.ok()) {
+  if (stopped_ || connected_) return;
+  auto session = connector_.Connect();
+  if (!session.ok()) {
     // Said at warn when VPP becomes unreachable and whenever the reason
     // changes (no socket, refused, permission denied...); the retries in
     // between are quiet.
-    std::string why(st.message());
+    std::string why(session.status().message());
     if (why != last_connect_error_) {
-      LogWarn("vpp-unreachable", {{"socket", options_.socket_path}, {"error", why}});
+      LogWarn("vpp-unreachable", {{"socket", connector_.target()}, {"error", why}});
       last_connect_error_ = why;
     } else {
-      LogDebug("vpp-connect-failed", {{"socket", options_.socket_path}, {"error", why}});
+      LogDebug("vpp-connect-failed", {{"socket", connector_.target()}, {"error", why}});
     }
     ScheduleRetry();
     return;
   }
+  session_ = std::move(*session);
   last_connect_error_.clear();
   retry_delay_ = Duration::zero();
   VppStatusInfo info;
   info.connected = true;
-  info.level = client_.api_level();
-  info.connect_time_ns = UnixNowNs();
-  if (auto v = client_.ShowVersion(); v.ok()) info.version = *v;
+  info.level = session_->api_level();
+  info.connect_time_ns = loop_.WallNowNs();
+  if (auto v = session_->ShowVersion(); v.ok()) info.version = *v;
+  status_ = info;
+  cache_.clear();
+  dirty_.clear();
+  conf_verified_.reset();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    status_ = info;
-    cache_.clear();
-    dirty_.clear();
     ++stats_.connects;
   }
-  conf_verified_.reset();
   level_ = info.level;
   connected_ = true;
-  LogInfo("vpp-connect", {{"socket", options_.socket_path},
+  LogInfo("vpp-connect", {{"socket", connector_.target()},
                           {"version", info.version.version},
                           {"lb_api", std::string(LbApiLevelName(info.level))}});
   if (info.level != LbApiLevel::kWeights) {
@@ -118,72 +117,56 @@ void Reconciler::Connect() {
             {{"lb_api", std::string(LbApiLevelName(info.level))},
              {"detail", "lb plugin without weights: weight 0 removes the AS, weight > 0 adds it"}});
   }
+  // VPP closing the socket (a restart) is noticed at once, not at the next
+  // call or ping.
+  session_->WatchIdle(loop_, [this](absl::Status why) { Disconnect(why); });
   SchedulePing();
-  WatchSocket();
   if (on_connected_) on_connected_();
 }
 
 void Reconciler::Disconnect(const absl::Status& why) {
   if (!connected_) return;
-  watch_.reset();
-  client_.Close();
+  session_.reset();
   connected_ = false;
   level_ = LbApiLevel::kNone;
-  ping_timer_.cancel();
+  ping_timer_->Disable();
+  status_.connected = false;
+  cache_.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    status_.connected = false;
-    ++stats_.disconnects;
-    cache_.clear();
     pending_events_.clear();
+    ++stats_.disconnects;
   }
   LogWarn("vpp-disconnect",
-          {{"socket", options_.socket_path}, {"error", std::string(why.message())}});
+          {{"socket", connector_.target()}, {"error", std::string(why.message())}});
   ScheduleRetry();
 }
 
-void Reconciler::WatchSocket() {
-  watch_.reset();
-  int fd = ::dup(client_.fd());
-  if (fd < 0) return;  // the ping still notices a lost VPP
-  watch_.emplace(io_, fd);
-  watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
-    if (ec || !connected_) return;
-    absl::Status st = client_.ServiceIdle();
-    if (!st.ok()) {
-      Disconnect(st);
-      return;
-    }
-    WatchSocket();
-  });
-}
+void Reconciler::SchedulePing() { ping_timer_->Enable(options_.ping_interval); }
 
-void Reconciler::SchedulePing() {
-  ping_timer_.expires_after(options_.ping_interval);
-  ping_timer_.async_wait([this](const std::error_code& ec) {
-    if (ec || !connected_) return;
-    auto pid = client_.ControlPing();
-    if (!pid.ok()) {
-      Disconnect(pid.status());
-      return;
-    }
-    SchedulePing();
-  });
+void Reconciler::Ping() {
+  if (!connected_) return;
+  auto pid = session_->ControlPing();
+  if (!pid.ok()) {
+    Disconnect(pid.status());
+    return;
+  }
+  SchedulePing();
 }
 
 void Reconciler::ScheduleRetry() {
+  if (stopped_) return;
   retry_delay_ =
       retry_delay_ == Duration::zero()
           ? options_.retry_interval
           : std::min(retry_delay_ * 2, std::max(options_.retry_max, options_.retry_interval));
-  retry_timer_.expires_after(retry_delay_);
-  retry_timer_.async_wait([this](const std::error_code& ec) {
-    if (ec || connected_) return;
-    Connect();
-  });
+  retry_timer_->Enable(retry_delay_);
 }
 
 void Reconciler::Submit(SyncJob job) {
+  // Coalesced here, under the lock, and the drain posted at once: whatever
+  // is posted to the loop after this call (an inspection, a status query)
+  // runs after this job has been applied.
   std::lock_guard<std::mutex> lock(mu_);
   if (job.kind == SyncJob::Kind::kEvent) {
     for (DesiredVip& vip : job.vips) {
@@ -197,11 +180,8 @@ void Reconciler::Submit(SyncJob job) {
         slot.flush_now[vip.frontend].insert(flush->second.begin(), flush->second.end());
       slot.vips = {std::move(vip)};
     }
-    if (job.done) {
-      // Event jobs have no per-job completion; acknowledge at once.
-      auto done = std::move(job.done);
-      asio::post(io_, [done] { done(absl::OkStatus()); });
-    }
+    // Event jobs have no per-job completion; acknowledge at once.
+    if (job.done) loop_.Post([done = std::move(job.done)] { done(absl::OkStatus()); });
   } else {
     // A frontend or full sync carries desired state computed now, so events
     // still pending for the frontends it covers are older. Events drain
@@ -223,7 +203,7 @@ void Reconciler::Submit(SyncJob job) {
   }
   if (!drain_scheduled_) {
     drain_scheduled_ = true;
-    asio::post(io_, [this] { Drain(); });
+    loop_.Post([this] { Drain(); });
   }
 }
 
@@ -238,7 +218,7 @@ void Reconciler::Drain() {
   }
   // Full and operator syncs first (in order), then the coalesced events.
   for (SyncJob& job : others) {
-    MonoTime started = std::chrono::steady_clock::now();
+    MonoTime started = loop_.Now();
     if (!connected_) {
       // An internal job (no one waiting) is simply dropped: every
       // (re)connect is followed by a sync of everything released.
@@ -249,7 +229,7 @@ void Reconciler::Drain() {
     Finish(job, st, started);
   }
   if (!events.empty() && connected_) {
-    MonoTime started = std::chrono::steady_clock::now();
+    MonoTime started = loop_.Now();
     std::vector<SyncJob> jobs;
     jobs.reserve(events.size());
     for (auto& [_, j] : events) jobs.push_back(std::move(j));
@@ -261,7 +241,7 @@ void Reconciler::Drain() {
 }
 
 void Reconciler::Finish(SyncJob& job, const absl::Status& st, MonoTime started) {
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double secs = std::chrono::duration<double>(loop_.Now() - started).count();
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.sync_runs[KindIndex(job.kind)];
@@ -278,7 +258,7 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
                                MonoTime origin) {
   if (calls.empty()) return absl::OkStatus();
   if (origin != MonoTime{}) {
-    double lat = std::chrono::duration<double>(std::chrono::steady_clock::now() - origin).count();
+    double lat = std::chrono::duration<double>(loop_.Now() - origin).count();
     std::lock_guard<std::mutex> lock(mu_);
     if (latencies_.size() < kLatencyRing) {
       latencies_.push_back(lat);
@@ -286,13 +266,11 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
       latencies_[latency_next_++ % kLatencyRing] = lat;
     }
   }
-  std::vector<absl::Status> results = client_.Execute(calls);
+  std::vector<absl::Status> results = session_->Execute(calls);
   absl::Status first_error;
   size_t failed = 0;
-  std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < calls.size(); ++i) {
     const absl::Status& st = i < results.size() ? results[i] : absl::UnknownError("no result");
-    ++stats_.mutating_calls;
     if (st.ok()) {
       ApplyToCache(calls[i], &cache_);
       if (Logger::Get().Enabled(LogLevel::kDebug))
@@ -320,6 +298,10 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
         },
         calls[i]);
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.mutating_calls += calls.size();
+  }
   LogInfo("lb-sync", {{"sync", kind},
                       {"calls", static_cast<int64_t>(calls.size())},
                       {"failed", static_cast<int64_t>(failed)}});
@@ -327,14 +309,14 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
 }
 
 absl::StatusOr<std::optional<ActualVip>> Reconciler::DumpOneVip(const VipKey& key) {
-  auto vips = client_.DumpVips();
+  auto vips = session_->DumpVips();
   if (!vips.ok()) return vips.status();
   std::vector<VipInfo> mine;
   for (const VipInfo& v : *vips)
     if (v.key.Normalized() == key) mine.push_back(v);
   std::vector<AsInfo> ases;
   if (!mine.empty()) {
-    auto a = client_.DumpAses(key);
+    auto a = session_->DumpAses(key);
     if (!a.ok()) return a.status();
     ases = std::move(*a);
   }
@@ -347,7 +329,6 @@ absl::StatusOr<std::optional<ActualVip>> Reconciler::DumpOneVip(const VipKey& ke
 absl::Status Reconciler::RefreshVip(const VipKey& key) {
   auto have = DumpOneVip(key);
   if (!have.ok()) return have.status();
-  std::lock_guard<std::mutex> lock(mu_);
   auto old = cache_.find(key);
   if (*have && old != cache_.end()) CarryOver(old->second, &**have);
   cache_.erase(key);
@@ -356,88 +337,12 @@ absl::Status Reconciler::RefreshVip(const VipKey& key) {
   return absl::OkStatus();
 }
 
-absl::Status Reconciler::RunEvent(std::vector<SyncJob>& jobs) {
-  // Re-dump VIPs we are unsure about, then diff against the cache.
-  for (SyncJob& job : jobs) {
-    for (const DesiredVip& vip : job.vips) {
-      bool refresh;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        refresh = dirty_.count(vip.spec.key) > 0 || !cache_.count(vip.spec.key);
-      }
-      if (refresh) {
-        absl::Status st = RefreshVip(vip.spec.key);
-        if (!st.ok()) {
-          Disconnect(st);
-          return st;
-        }
-      }
-    }
-  }
-  std::vector<LbCall> calls;
-  MonoTime origin{};
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // Deterministic order: by VIP key.
-    std::sort(jobs.begin(), jobs.end(), [](const SyncJob& a, const SyncJob& b) {
-      return a.vips[0].spec.key < b.vips[0].spec.key;
-    });
-    for (SyncJob& job : jobs) {
-      const DesiredVip& vip = job.vips[0];
-      auto it = cache_.find(vip.spec.key);
-      auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
-      calls.insert(calls.end(), diff.begin(), diff.end());
-      if (origin == MonoTime{} || (job.origin != MonoTime{} && job.origin < origin))
-        origin = job.origin;
-    }
-  }
-  if (!calls.empty()) {
-    // The newest conf of the batch (every job carries the current one).
-    const std::optional<LbConf>* conf = nullptr;
-    for (const SyncJob& job : jobs)
-      if (job.conf) conf = &job.conf;
-    if (conf) {
-      if (absl::Status st = EnsureConf(*conf, /*force=*/false, &calls); !st.ok()) {
-        Disconnect(st);
-        return st;
-      }
-    }
-  }
-  absl::Status st = Apply(std::move(calls), "event", origin);
-  if (!st.ok() && !client_.connected()) Disconnect(st);
-  return st;
-}
-
-absl::Status Reconciler::RunFrontend(const SyncJob& job) {
-  std::vector<LbCall> calls;
-  for (const DesiredVip& vip : job.vips) {
-    absl::Status st = RefreshVip(vip.spec.key);
-    if (!st.ok()) {
-      Disconnect(st);
-      return st;
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(vip.spec.key);
-    auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
-    calls.insert(calls.end(), diff.begin(), diff.end());
-  }
-  if (!calls.empty()) {
-    if (absl::Status st = EnsureConf(job.conf, /*force=*/false, &calls); !st.ok()) {
-      Disconnect(st);
-      return st;
-    }
-  }
-  absl::Status st = Apply(std::move(calls), "frontend", job.origin);
-  if (!st.ok() && !client_.connected()) Disconnect(st);
-  return st;
-}
-
 absl::Status Reconciler::EnsureConf(const std::optional<LbConf>& want, bool force,
                                     std::vector<LbCall>* calls) {
   if (!want || (!force && conf_verified_ == want)) return absl::OkStatus();
   bool differs = true;
   if (level_.load() != LbApiLevel::kLegacy) {
-    auto have = client_.ConfGet();
+    auto have = session_->ConfGet();
     if (!have.ok()) return have.status();
     differs = !(*have == *want);
   } else if (conf_verified_ == want) {
@@ -450,6 +355,72 @@ absl::Status Reconciler::EnsureConf(const std::optional<LbConf>& want, bool forc
   return absl::OkStatus();
 }
 
+absl::Status Reconciler::RunEvent(std::vector<SyncJob>& jobs) {
+  // Re-dump VIPs we are unsure about, then diff against the cache.
+  for (SyncJob& job : jobs) {
+    for (const DesiredVip& vip : job.vips) {
+      if (!dirty_.count(vip.spec.key) && cache_.count(vip.spec.key)) continue;
+      if (absl::Status st = RefreshVip(vip.spec.key); !st.ok()) {
+        Disconnect(st);
+        return st;
+      }
+    }
+  }
+  // Deterministic order: by VIP key.
+  std::sort(jobs.begin(), jobs.end(), [](const SyncJob& a, const SyncJob& b) {
+    return a.vips[0].spec.key < b.vips[0].spec.key;
+  });
+  std::vector<LbCall> calls;
+  MonoTime origin{};
+  const std::optional<LbConf>* conf = nullptr;  // the newest of the batch
+  for (SyncJob& job : jobs) {
+    const DesiredVip& vip = job.vips[0];
+    auto it = cache_.find(vip.spec.key);
+    auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
+    calls.insert(calls.end(), diff.begin(), diff.end());
+    if (origin == MonoTime{} || (job.origin != MonoTime{} && job.origin < origin))
+      origin = job.origin;
+    if (job.conf) conf = &job.conf;
+  }
+  if (!calls.empty() && conf) {
+    if (absl::Status st = EnsureConf(*conf, /*force=*/false, &calls); !st.ok()) {
+      Disconnect(st);
+      return st;
+    }
+  }
+  absl::Status st = Apply(std::move(calls), "event", origin);
+  if (!st.ok() && SessionLost()) Disconnect(st);
+  return st;
+}
+
+// Whether a failed exchange also lost the connection (the session reports
+// no API level once its socket is closed).
+bool Reconciler::SessionLost() const {
+  return !session_ || session_->api_level() == LbApiLevel::kNone;
+}
+
+absl::Status Reconciler::RunFrontend(const SyncJob& job) {
+  std::vector<LbCall> calls;
+  for (const DesiredVip& vip : job.vips) {
+    if (absl::Status st = RefreshVip(vip.spec.key); !st.ok()) {
+      Disconnect(st);
+      return st;
+    }
+    auto it = cache_.find(vip.spec.key);
+    auto diff = DiffJobVip(job, vip, it == cache_.end() ? nullptr : &it->second, level_.load());
+    calls.insert(calls.end(), diff.begin(), diff.end());
+  }
+  if (!calls.empty()) {
+    if (absl::Status st = EnsureConf(job.conf, /*force=*/false, &calls); !st.ok()) {
+      Disconnect(st);
+      return st;
+    }
+  }
+  absl::Status st = Apply(std::move(calls), "frontend", job.origin);
+  if (!st.ok() && SessionLost()) Disconnect(st);
+  return st;
+}
+
 absl::Status Reconciler::RunFull(const SyncJob& job) {
   std::vector<LbCall> calls;
   LbApiLevel level = level_.load();
@@ -457,26 +428,23 @@ absl::Status Reconciler::RunFull(const SyncJob& job) {
     Disconnect(st);
     return st;
   }
-  auto vips = client_.DumpVips();
+  auto vips = session_->DumpVips();
   if (!vips.ok()) {
     Disconnect(vips.status());
     return vips.status();
   }
-  auto ases = client_.DumpAllAses();
+  auto ases = session_->DumpAllAses();
   if (!ases.ok()) {
     Disconnect(ases.status());
     return ases.status();
   }
   std::map<VipKey, ActualVip> actual = GroupDumps(*vips, *ases);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [key, a] : actual) {
-      auto old = cache_.find(key);
-      if (old != cache_.end()) CarryOver(old->second, &a);
-    }
-    cache_ = actual;
-    dirty_.clear();
+  for (auto& [key, a] : actual) {
+    auto old = cache_.find(key);
+    if (old != cache_.end()) CarryOver(old->second, &a);
   }
+  cache_ = actual;
+  dirty_.clear();
   std::set<VipKey> wanted;
   for (const DesiredVip& v : job.vips) wanted.insert(v.spec.key);
   // Stale VIPs first, so a re-created VIP on the same prefix cannot clash.
@@ -496,19 +464,15 @@ absl::Status Reconciler::RunFull(const SyncJob& job) {
     calls.insert(calls.end(), diff.begin(), diff.end());
   }
   absl::Status st = Apply(std::move(calls), "full", job.origin);
-  if (!st.ok() && !client_.connected()) Disconnect(st);
+  if (!st.ok() && SessionLost()) Disconnect(st);
   return st;
 }
 
 void Reconciler::GetStatus(std::function<void(VppStatusInfo)> done) {
-  asio::post(io_, [this, done = std::move(done)] {
-    VppStatusInfo info;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      info = status_;
-    }
+  loop_.Post([this, done = std::move(done)] {
+    VppStatusInfo info = status_;
     if (connected_) {
-      if (auto pid = client_.ControlPing(); pid.ok()) info.version.vpe_pid = *pid;
+      if (auto pid = session_->ControlPing(); pid.ok()) info.version.vpe_pid = *pid;
     }
     info.connected = connected_;
     done(info);
@@ -516,22 +480,22 @@ void Reconciler::GetStatus(std::function<void(VppStatusInfo)> done) {
 }
 
 void Reconciler::GetLbState(std::function<void(absl::StatusOr<LbStateSnapshot>)> done) {
-  asio::post(io_, [this, done = std::move(done)] {
+  loop_.Post([this, done = std::move(done)] {
     if (!connected_) {
       done(absl::UnavailableError("not connected to VPP"));
       return;
     }
     LbStateSnapshot snap;
     if (level_.load() != LbApiLevel::kLegacy) {
-      auto conf = client_.ConfGet();
+      auto conf = session_->ConfGet();
       if (conf.ok()) snap.conf = *conf;
     }
-    auto vips = client_.DumpVips();
+    auto vips = session_->DumpVips();
     if (!vips.ok()) {
       done(vips.status());
       return;
     }
-    auto ases = client_.DumpAllAses();
+    auto ases = session_->DumpAllAses();
     if (!ases.ok()) {
       done(ases.status());
       return;
@@ -547,7 +511,7 @@ void Reconciler::GetLbState(std::function<void(absl::StatusOr<LbStateSnapshot>)>
 
 void Reconciler::InspectVip(const VipKey& key,
                             std::function<void(absl::StatusOr<VipInspection>)> done) {
-  asio::post(io_, [this, key = key.Normalized(), done = std::move(done)] {
+  loop_.Post([this, key = key.Normalized(), done = std::move(done)] {
     if (!connected_) {
       done(absl::UnavailableError("not connected to VPP"));
       return;
@@ -563,7 +527,6 @@ void Reconciler::InspectVip(const VipKey& key,
     if (out.vip) {
       // What only this process knows about the VIP (src_ip_sticky, full
       // table length) comes from the cache, as it does for a sync.
-      std::lock_guard<std::mutex> lock(mu_);
       auto cached = cache_.find(key);
       if (cached != cache_.end()) CarryOver(cached->second, &*out.vip);
     }

@@ -1,17 +1,21 @@
-// The reconciler: the only code that calls VPP. It owns the LbClient and a
-// dedicated thread (blocking VPP I/O never runs on the core loop), keeps the
-// connection alive (control_ping every 10 s; on failure disconnect and retry
-// every 5 s), and applies SyncJobs: desired VIPs computed on the core loop
-// are diffed against what VPP has and turned into the minimal set of lb
-// calls, sent pipelined. Event-driven syncs diff against a cache of VPP's
-// state (kept exact by applying our own successful calls, refreshed by every
-// dump); full syncs and operator syncs dump first. All public methods are
-// thread-safe; callbacks run on the reconciler's thread.
+// The reconciler, last step of the walk from probe to VPP: the only code
+// that calls VPP. It runs on a loop of its own (in maglevd a dedicated
+// thread, so blocking VPP I/O never runs on the core loop; in unit tests the
+// same simulated loop as everything else), reaches VPP through an
+// LbConnector (vpp/lb_session.h), keeps the connection alive (the socket
+// watched between calls, control_ping every 10 s, reconnect with backoff)
+// and applies SyncJobs: desired VIPs computed by the lb stage are diffed
+// against what VPP has and turned into the minimal set of lb calls, sent
+// pipelined. Event-driven syncs diff against a cache of VPP's state (kept
+// exact by applying our own successful calls, refreshed by every dump); full
+// syncs and operator syncs dump first.
+//
+// Threading: Submit, SetOnConnected, GetStatus, GetLbState and InspectVip
+// may be called from any thread and post to the loop; callbacks run on the
+// loop. stats(), RecentLatencies(), connected() and level() may be read from
+// any thread. Everything else is loop-only.
 #pragma once
 
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -27,12 +31,11 @@
 #include "absl/status/statusor.h"
 #include "common/dispatcher.h"
 #include "vpp/desired.h"
-#include "vpp/lb_client.h"
+#include "vpp/lb_session.h"
 
 namespace maglev {
 
 struct ReconcilerOptions {
-  std::string socket_path = "/run/vpp/api.sock";
   Duration ping_interval = std::chrono::seconds(10);
   // Reconnect attempts back off from retry_interval, doubling, up to
   // retry_max: a restarted VPP is programmed again within a second of
@@ -86,17 +89,18 @@ struct ReconcilerStats {
 
 class Reconciler {
  public:
-  explicit Reconciler(ReconcilerOptions options);
+  // Runs on `loop`; reaches VPP through `connector`. Both outlive it.
+  Reconciler(Dispatcher& loop, LbConnector& connector, ReconcilerOptions options = {});
   ~Reconciler();
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
 
-  // Starts the thread; the first connect attempt happens at once.
+  // The first connect attempt is posted at once.
   void Start();
-  // Stops the thread (leaving the dataplane as it is) and closes the socket.
+  // Leaves the dataplane as it is: timers off, session closed. On the loop.
   void Stop();
 
-  // Called on the reconciler thread after every successful (re)connect.
+  // Called on the loop after every successful (re)connect.
   void SetOnConnected(std::function<void()> cb);
 
   // Queues a job. kEvent jobs are coalesced per frontend (the newest desired
@@ -112,7 +116,7 @@ class Reconciler {
   // Dumps one VIP from VPP (never from the cache: the point is to see drift
   // made behind our back) for the frontend view; the VIP is nullopt when
   // VPP has none. Read-only: changes neither VPP nor the cache. `done` runs
-  // on the reconciler thread, after any job submitted before this call.
+  // on the loop, after any job submitted before this call.
   struct VipInspection {
     std::optional<ActualVip> vip;
     LbApiLevel level = LbApiLevel::kNone;
@@ -122,7 +126,8 @@ class Reconciler {
   bool connected() const { return connected_.load(); }
   LbApiLevel level() const { return level_.load(); }
   ReconcilerStats stats() const;
-  const VppApiCounters& api_counters() const { return client_.counters(); }
+  // Calls and errors per message (null when the connector does not count).
+  const VppApiCounters* api_counters() const { return connector_.counters(); }
   // Latencies (seconds) from SyncJob::origin to the moment the calls were
   // sent, for the most recent event-driven calls (bounded ring).
   std::vector<double> RecentLatencies() const;
@@ -131,50 +136,50 @@ class Reconciler {
   void Connect();
   void Disconnect(const absl::Status& why);
   void SchedulePing();
+  void Ping();
   void ScheduleRetry();
-  // Watches the socket between calls, so that VPP closing it (a restart) is
-  // noticed at once, not at the next call or ping.
-  void WatchSocket();
+  bool SessionLost() const;
+  void Drain();
+  absl::Status RunEvent(std::vector<SyncJob>& jobs);
+  absl::Status RunFrontend(const SyncJob& job);
+  absl::Status RunFull(const SyncJob& job);
   // Prepends the LbSetConf that `want` needs to `calls` (after reading
   // VPP's conf unless this connection has already verified `want`; always
   // with `force`). Errors are those of reading the conf.
   absl::Status EnsureConf(const std::optional<LbConf>& want, bool force,
                           std::vector<LbCall>* calls);
-  void Drain();
-  absl::Status RunEvent(std::vector<SyncJob>& jobs);
-  absl::Status RunFrontend(const SyncJob& job);
-  absl::Status RunFull(const SyncJob& job);
   absl::Status Apply(std::vector<LbCall> calls, const std::string& kind, MonoTime origin);
   absl::Status RefreshVip(const VipKey& key);
   absl::StatusOr<std::optional<ActualVip>> DumpOneVip(const VipKey& key);
   void Finish(SyncJob& job, const absl::Status& st, MonoTime started);
 
+  Dispatcher& loop_;
+  LbConnector& connector_;
   ReconcilerOptions options_;
-  LbClient client_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::thread thread_;
-  asio::steady_timer ping_timer_;
-  asio::steady_timer retry_timer_;
-  Duration retry_delay_{};                               // the next reconnect's wait (backoff)
-  std::string last_connect_error_;                       // logged at warn when it changes
-  std::optional<asio::posix::stream_descriptor> watch_;  // a dup of the socket
+  std::unique_ptr<LbSession> session_;  // while connected
+  std::unique_ptr<Timer> ping_timer_;
+  std::unique_ptr<Timer> retry_timer_;
+  Duration retry_delay_{};          // the next reconnect's wait (backoff)
+  std::string last_connect_error_;  // logged at warn when it changes
   std::function<void()> on_connected_;
+  bool stopped_ = false;
 
   std::atomic<bool> connected_{false};
   std::atomic<LbApiLevel> level_{LbApiLevel::kNone};
 
-  mutable std::mutex mu_;                          // guards everything below
-  std::map<std::string, SyncJob> pending_events_;  // by frontend
-  std::deque<SyncJob> pending_other_;
-  bool drain_scheduled_ = false;
+  // Loop only.
   std::map<VipKey, ActualVip> cache_;
   std::set<VipKey> dirty_;  // cache entries to re-dump before diffing
   VppStatusInfo status_;
-  ReconcilerStats stats_;
-  // Reconciler thread only: the conf this connection has checked (or, with
-  // the legacy API that cannot read it, written).
+  // The conf this connection has checked (or, with the legacy API that
+  // cannot read it, written).
   std::optional<LbConf> conf_verified_;
+
+  mutable std::mutex mu_;                          // guards what Submit fills and what others read
+  std::map<std::string, SyncJob> pending_events_;  // by frontend
+  std::deque<SyncJob> pending_other_;
+  bool drain_scheduled_ = false;
+  ReconcilerStats stats_;
   std::vector<double> latencies_;
   size_t latency_next_ = 0;
 };

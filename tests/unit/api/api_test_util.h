@@ -1,5 +1,5 @@
 // Test fixture pieces for in-process gRPC tests: a core loop on its own
-// thread with a real Checker (fake prober), a fake dataplane, the real
+// thread with a real pipeline (checker with a fake prober, lb stage), a fake dataplane, the real
 // server on 127.0.0.1 port 0 and a generated client stub.
 #pragma once
 
@@ -21,9 +21,9 @@
 #include <thread>
 
 #include "api/server.h"
-#include "checker/checker.h"
 #include "common/dispatcher.h"
 #include "config/loader.h"
+#include "core/pipeline.h"
 #include "proto/maglev.grpc.pb.h"
 
 namespace maglev::testing {
@@ -40,7 +40,7 @@ class FakeRunner : public ProbeRunner {
       auto it = ok_.find(spec.address.ToString());
       ok = it == ok_.end() || it->second;
     }
-    ProbeResult r{ok, ok ? "L7OK" : "L7STS", ok ? "HTTP 200" : "HTTP 503",
+    ProbeResult r{ok ? ProbeCode::kL7Ok : ProbeCode::kL7Sts, ok ? "HTTP 200" : "HTTP 503",
                   std::chrono::milliseconds(1)};
     asio::post(io_, [done = std::move(done), r] { done(r); });
   }
@@ -117,8 +117,8 @@ class CoreLoop {
   }
   ~CoreLoop() {
     Run([this] {
-      if (checker_) checker_->Stop();
-      checker_.reset();
+      if (pipeline_) pipeline_->Stop();
+      pipeline_.reset();
     });
     guard_.reset();
     io_.stop();
@@ -132,14 +132,15 @@ class CoreLoop {
     asio::post(io_, [&task] { task(); });
     return fut.get();
   }
-  void StartChecker(std::shared_ptr<const Config> cfg) {
+  void StartPipeline(std::shared_ptr<const Config> cfg) {
     Run([this, cfg] {
-      checker_ = std::make_unique<Checker>(dispatcher_, runner_, CheckerOptions{.seed = 1});
-      checker_->Start(cfg);
+      pipeline_ = std::make_unique<Pipeline>(dispatcher_, runner_, CheckerOptions{.seed = 1});
+      pipeline_->Start(cfg);
     });
   }
   asio::io_context& io() { return io_; }
-  Checker& checker() { return *checker_; }
+  Pipeline& pipeline() { return *pipeline_; }
+  Checker& checker() { return pipeline_->checker(); }
   FakeRunner& runner() { return runner_; }
 
  private:
@@ -147,7 +148,7 @@ class CoreLoop {
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   AsioDispatcher dispatcher_;
   FakeRunner runner_;
-  std::unique_ptr<Checker> checker_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::thread thread_;
 };
 

@@ -406,11 +406,11 @@ class CliTest : public ::testing::Test {
     ConfigResult r = LoadConfigFile(path_);
     ASSERT_TRUE(r.ok()) << r.error;
     loop_ = std::make_unique<maglev::testing::CoreLoop>();
-    loop_->StartChecker(r.config);
+    loop_->StartPipeline(r.config);
     ApiServerOptions opts;
     opts.address = "127.0.0.1:0";
     opts.service.config_path = path_;
-    auto s = StartGrpcServer(opts, loop_->io(), loop_->checker(), nullptr);
+    auto s = StartGrpcServer(opts, loop_->io(), loop_->pipeline(), nullptr);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     client_ = std::make_unique<Client>("127.0.0.1:" + std::to_string(server_->port()));

@@ -1,6 +1,7 @@
 // In-process gRPC tests of every RPC of maglev.Maglev and every error code:
 // the real server on 127.0.0.1 (port 0), the generated client stub, a real
-// Checker on a loop thread with a fake prober, and a fake dataplane.
+// pipeline (checker, lb stage) on a loop thread with a fake prober, and a
+// fake dataplane.
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
@@ -76,12 +77,12 @@ class ServiceTest : public ::testing::Test {
     ConfigResult r = LoadConfigFile(path_);
     ASSERT_TRUE(r.ok()) << r.error;
     loop_ = std::make_unique<testing::CoreLoop>();
-    loop_->StartChecker(r.config);
+    loop_->StartPipeline(r.config);
     ApiServerOptions opts;
     opts.address = "127.0.0.1:0";
     opts.reflection = reflection;
     opts.service.config_path = path_;
-    auto s = StartGrpcServer(opts, loop_->io(), loop_->checker(),
+    auto s = StartGrpcServer(opts, loop_->io(), loop_->pipeline(),
                              with_dataplane ? &dataplane_ : nullptr);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
@@ -510,7 +511,7 @@ TEST_F(ServiceTest, ReloadConfig) {
 TEST_F(ServiceTest, ConfigRpcsWithoutConfigFile) {
   ApiServerOptions opts;
   opts.address = "127.0.0.1:0";
-  auto other = StartGrpcServer(opts, loop_->io(), loop_->checker(), nullptr);
+  auto other = StartGrpcServer(opts, loop_->io(), loop_->pipeline(), nullptr);
   ASSERT_TRUE(other.ok()) << other.status();
   auto stub = testing::MakeStub((*other)->port());
   CheckConfigResponse check;

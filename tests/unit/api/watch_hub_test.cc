@@ -54,7 +54,7 @@ Transition T(BackendState from, BackendState to) {
   t.from = from;
   t.to = to;
   t.at_unix_ns = 42;
-  t.code = "L7OK";
+  t.cause = ProbeCode::kL7Ok;
   t.detail = "HTTP 200";
   return t;
 }

@@ -19,7 +19,7 @@ std::string RunSeq(int rise, int fall, const std::string& seq, std::string* coun
   std::string out;
   int64_t t = 1;
   for (char c : seq) {
-    sm.Record(c == '+', c == '+' ? "L7OK" : "L7STS", "", t++);
+    sm.Record(c == '+' ? ProbeCode::kL7Ok : ProbeCode::kL7Sts, "", t++);
     out += sm.state() == BackendState::kUp ? 'U' : sm.state() == BackendState::kDown ? 'D' : 'u';
     if (counters) *counters += std::to_string(sm.counter());
   }
@@ -88,22 +88,22 @@ TEST(StateMachine, IntervalSelection) {
   HealthStateMachine sm(2, 3, 5);
   sm.Start();
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // unknown
-  sm.Record(false, "L4CON", "", 1);
+  sm.Record(ProbeCode::kL4Con, "", 1);
   EXPECT_EQ(sm.counter(), 0);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), down);  // fully down
-  sm.Record(true, "L4OK", "", 2);
+  sm.Record(ProbeCode::kL4Ok, "", 2);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, down
-  sm.Record(true, "L4OK", "", 3);
+  sm.Record(ProbeCode::kL4Ok, "", 3);
   EXPECT_EQ(sm.state(), BackendState::kUp);
   EXPECT_EQ(sm.counter(), 4);                      // reaching rise jumps to the maximum
   EXPECT_EQ(sm.NextInterval(iv, fast, down), iv);  // fully up
-  sm.Record(false, "L4TOUT", "", 4);
+  sm.Record(ProbeCode::kL4Tout, "", 4);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), fast);  // degraded, still up
-  sm.Record(true, "L4OK", "", 5);
+  sm.Record(ProbeCode::kL4Ok, "", 5);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), iv);  // one pass restores fully up
-  sm.Record(false, "L4TOUT", "", 6);
-  sm.Record(false, "L4TOUT", "", 7);
-  sm.Record(false, "L4TOUT", "", 8);
+  sm.Record(ProbeCode::kL4Tout, "", 6);
+  sm.Record(ProbeCode::kL4Tout, "", 7);
+  sm.Record(ProbeCode::kL4Tout, "", 8);
   EXPECT_EQ(sm.state(), BackendState::kDown);
   EXPECT_EQ(sm.NextInterval(iv, fast, down), down);  // fully down at once
 }
@@ -111,34 +111,37 @@ TEST(StateMachine, IntervalSelection) {
 TEST(StateMachine, TransitionCarriesCodeAndDetail) {
   HealthStateMachine sm(2, 3, 5);
   sm.Start();
-  auto t = sm.Record(false, "L7STS", "HTTP 503", 77);
+  auto t = sm.Record(ProbeCode::kL7Sts, "HTTP 503", 77);
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->from, BackendState::kUnknown);
   EXPECT_EQ(t->to, BackendState::kDown);
-  EXPECT_EQ(t->code, "L7STS");
+  EXPECT_EQ(t->code(), "L7STS");
   EXPECT_EQ(t->detail, "HTTP 503");
   EXPECT_EQ(t->at_unix_ns, 77);
   // No transition when the state does not change.
-  EXPECT_FALSE(sm.Record(false, "L7STS", "HTTP 503", 78).has_value());
+  EXPECT_FALSE(sm.Record(ProbeCode::kL7Sts, "HTTP 503", 78).has_value());
 }
 
 TEST(StateMachine, HistoryIsBoundedNewestFirst) {
   HealthStateMachine sm(1, 1, 3);
   sm.Start();
-  for (int i = 1; i <= 10; ++i) sm.Record(i % 2 == 1, "c" + std::to_string(i), "", i);
+  for (int i = 1; i <= 10; ++i)
+    sm.Record(i % 2 == 1 ? ProbeCode::kL7Ok : ProbeCode::kL7Sts, "d" + std::to_string(i), i);
   ASSERT_EQ(sm.history().size(), 3u);
-  EXPECT_EQ(sm.history()[0].code, "c10");
-  EXPECT_EQ(sm.history()[1].code, "c9");
-  EXPECT_EQ(sm.history()[2].code, "c8");
+  EXPECT_EQ(sm.history()[0].detail, "d10");
+  EXPECT_EQ(sm.history()[0].code(), "L7STS");
+  EXPECT_EQ(sm.history()[1].detail, "d9");
+  EXPECT_EQ(sm.history()[1].code(), "L7OK");
+  EXPECT_EQ(sm.history()[2].detail, "d8");
   sm.set_history_size(1);
   ASSERT_EQ(sm.history().size(), 1u);
-  EXPECT_EQ(sm.history()[0].code, "c10");
+  EXPECT_EQ(sm.history()[0].detail, "d10");
 }
 
 TEST(StateMachine, PauseResume) {
   HealthStateMachine sm(2, 3, 10);
   sm.Start();
-  sm.Record(true, "L7OK", "", 1);
+  sm.Record(ProbeCode::kL7Ok, "", 1);
   auto p = sm.Pause(2);
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(p->has_value());
@@ -146,7 +149,7 @@ TEST(StateMachine, PauseResume) {
   EXPECT_EQ(sm.state(), BackendState::kPaused);
   EXPECT_FALSE(sm.probing());
   // Probe results while paused are ignored.
-  EXPECT_FALSE(sm.Record(false, "L7STS", "", 3).has_value());
+  EXPECT_FALSE(sm.Record(ProbeCode::kL7Sts, "", 3).has_value());
   EXPECT_EQ(sm.state(), BackendState::kPaused);
   // Pausing again is a no-op.
   auto p2 = sm.Pause(4);
@@ -181,7 +184,7 @@ TEST(StateMachine, DisableEnableAndPreconditions) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->from, BackendState::kDisabled);
   EXPECT_EQ(e->to, BackendState::kUnknown);
-  EXPECT_EQ(e->code, "enabled");
+  EXPECT_EQ(e->code(), "enabled");
   EXPECT_EQ(sm.counter(), 1);
   EXPECT_FALSE(sm.Enable(6).has_value());  // enable of an enabled backend: no-op
   // Disable from paused is allowed.
@@ -192,8 +195,8 @@ TEST(StateMachine, DisableEnableAndPreconditions) {
 TEST(StateMachine, RestartAndRemove) {
   HealthStateMachine sm(2, 3, 10);
   sm.Start();
-  sm.Record(true, "L7OK", "", 1);
-  Transition t = sm.Restart(4, 1, 2, "restart", "changed");
+  sm.Record(ProbeCode::kL7Ok, "", 1);
+  Transition t = sm.Restart(4, 1, 2, "changed");
   EXPECT_EQ(t.from, BackendState::kUp);
   EXPECT_EQ(sm.state(), BackendState::kUnknown);
   EXPECT_EQ(sm.rise(), 4);
@@ -202,7 +205,40 @@ TEST(StateMachine, RestartAndRemove) {
   Transition rm = sm.Remove(3);
   EXPECT_EQ(rm.to, BackendState::kRemoved);
   EXPECT_FALSE(sm.probing());
-  EXPECT_FALSE(sm.Record(true, "L7OK", "", 4).has_value());
+  EXPECT_FALSE(sm.Record(ProbeCode::kL7Ok, "", 4).has_value());
+}
+
+}  // namespace
+}  // namespace maglev
+
+namespace maglev {
+namespace {
+
+TEST(Outcome, ProbeCodesHaveOneNameTable) {
+  const char* names[] = {"L3OK",   "L3TOUT", "L3ERR", "L4OK",   "L4TOUT", "L4CON", "L6OK",
+                         "L6TOUT", "L6RSP",  "L7OK",  "L7TOUT", "L7RSP",  "L7STS"};
+  ASSERT_EQ(std::size(names), static_cast<size_t>(kProbeCodeCount));
+  for (int i = 0; i < kProbeCodeCount; ++i) {
+    ProbeCode c = static_cast<ProbeCode>(i);
+    EXPECT_EQ(ProbeCodeName(c), names[i]);
+    EXPECT_EQ(ParseProbeCode(names[i]), c);
+    EXPECT_EQ(ProbeCodePasses(c), std::string_view(names[i]).ends_with("OK")) << names[i];
+  }
+  EXPECT_FALSE(ParseProbeCode("L9OK").has_value());
+  EXPECT_EQ(CauseName(ProbeCode::kL6Rsp), "L6RSP");
+  EXPECT_EQ(CauseName(Action::kDisabled), "disabled");
+  EXPECT_EQ(CauseName(Action::kStatic), "static");
+}
+
+TEST(StateMachine, StaticBackendIsFullyUpAtOnce) {
+  HealthStateMachine sm(1, 1, 5);
+  sm.Start();
+  auto t = sm.MarkStatic(7);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->to, BackendState::kUp);
+  EXPECT_EQ(t->code(), "static");
+  EXPECT_EQ(sm.counter(), sm.max_counter());
+  EXPECT_FALSE(sm.MarkStatic(8).has_value());  // already up
 }
 
 }  // namespace

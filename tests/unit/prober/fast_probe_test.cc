@@ -74,7 +74,7 @@ class FastProbeTest : public ::testing::Test {
     RunUntil(io, [&] { return result.has_value(); });
     if (!result) {
       ADD_FAILURE() << "probe never completed";
-      return ProbeResult{false, "NONE", "never completed", {}};
+      return ProbeResult{ProbeCode::kL4Con, "never completed (no result)", {}};
     }
     return *result;
   }
@@ -83,7 +83,7 @@ class FastProbeTest : public ::testing::Test {
   ProbeResult Both(const ProbeSpec& spec) {
     ProbeResult fast = Fast(spec);
     ProbeResult slow = Asio(spec);
-    EXPECT_EQ(fast.ok, slow.ok);
+    EXPECT_EQ(fast.ok(), slow.ok());
     EXPECT_EQ(fast.code, slow.code);
     EXPECT_EQ(fast.detail, slow.detail);
     return fast;
@@ -145,7 +145,7 @@ TEST_F(FastProbeTest, Status503) {
   TestServer server(io, Respond, "127.0.0.1",
                     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
   auto r = Both(Spec(CheckType::kHttp, "127.0.0.1", server.port()));
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L7STS");
   EXPECT_EQ(r.detail, "HTTP 503");
 }
@@ -156,7 +156,7 @@ TEST_F(FastProbeTest, Status200WithBodyRegexp) {
   auto spec = Spec(CheckType::kHttp, "127.0.0.1", server.port());
   spec.http.response_regexp = "^status: (ok|healthy)\n";
   auto r = Both(spec);
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.code, "L7OK");
   EXPECT_EQ(r.detail, "HTTP 200");
   spec.http.response_regexp = "sick";

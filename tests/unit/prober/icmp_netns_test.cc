@@ -58,7 +58,7 @@ class IcmpTest : public ::testing::Test {
 
 TEST_F(IcmpTest, Ipv4Loopback) {
   auto r = Probe(Spec(CheckType::kIcmp, "127.0.0.1", 0));
-  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_TRUE(r.ok()) << r.detail;
   EXPECT_EQ(r.code, "L3OK");
   EXPECT_EQ(r.detail, "echo reply");
   EXPECT_GT(r.elapsed.count(), 0);
@@ -69,7 +69,7 @@ TEST_F(IcmpTest, Ipv6Loopback) {
   std::string problem = RawSocketProblem(AF_INET6);
   if (!problem.empty()) GTEST_SKIP() << problem;
   auto r = Probe(Spec(CheckType::kIcmp, "::1", 0));
-  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_TRUE(r.ok()) << r.detail;
   EXPECT_EQ(r.code, "L3OK");
 }
 
@@ -135,7 +135,9 @@ TEST(IcmpNoPrivilegeTest, ReportsRawSocketFailure) {
     io.run();
     const bool good = r && r->code == "L3ERR" &&
                       r->detail == "cannot open raw ICMP socket: socket: operation not permitted";
-    if (!good && r) std::fprintf(stderr, "got %s: %s\n", r->code.c_str(), r->detail.c_str());
+    if (!good && r)
+      std::fprintf(stderr, "got %s: %s\n", std::string(ProbeCodeName(r->code)).c_str(),
+                   r->detail.c_str());
     ::_exit(good ? 0 : 1);
   }
   int status = 0;
@@ -210,8 +212,8 @@ TEST_F(NetnsTest, IcmpInsideNamespaceThenLinkDown) {
   for (auto& [addr, out] : probes) {
     ASSERT_TRUE(out) << addr;
     if (addr == "192.0.2.77" || addr == "192.0.2.78") {
-      EXPECT_FALSE(out->ok) << addr;
-      EXPECT_THAT(out->code, ::testing::AnyOf("L3TOUT", "L3ERR")) << addr;
+      EXPECT_FALSE(out->ok()) << addr;
+      EXPECT_THAT(ProbeCodeName(out->code), ::testing::AnyOf("L3TOUT", "L3ERR")) << addr;
     } else {
       EXPECT_EQ(out->code, "L3OK") << addr << " " << out->detail;
     }
@@ -226,7 +228,7 @@ TEST_F(NetnsTest, IcmpInsideNamespaceThenLinkDown) {
   // The probe's own side goes down: no route any more.
   ASSERT_TRUE(Sh("ip -n " + pair.a + " link set " + pair.veth_a + " down"));
   r = Probe(spec);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_THAT(r.code, ::testing::AnyOf("L3TOUT", "L3ERR"));
 }
 
@@ -241,7 +243,7 @@ TEST_F(NetnsTest, IcmpUnreachableFromRouterIsL3Err) {
   auto spec = Spec(CheckType::kIcmp, "198.51.100.7", 0, 2s);
   spec.netns = pair.a;
   auto r = Probe(spec);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L3ERR");
   EXPECT_EQ(r.detail, "host unreachable (from 192.0.2.2)");
   // A route the probe's own namespace rejects fails at send time.
@@ -262,7 +264,7 @@ TEST_F(NetnsTest, RecreatedNamespaceIsPickedUp) {
   ASSERT_TRUE(Sh("ip netns del " + pair.a));
   ASSERT_TRUE(Sh("ip netns add " + pair.a));
   auto r = Probe(spec);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L3ERR");
   EXPECT_THAT(r.detail, StartsWith("send: "));
 }

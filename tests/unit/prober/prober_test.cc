@@ -36,7 +36,7 @@ TEST_F(ProberTest, UserAgentNamesProductAndVersion) {
 TEST_F(ProberTest, TcpConnects) {
   TestServer server(io, Silent);
   auto r = Probe(Spec(CheckType::kTcp, "127.0.0.1", server.port()));
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.code, "L4OK");
   EXPECT_EQ(r.detail, "connected");
   EXPECT_GT(r.elapsed.count(), 0);
@@ -44,7 +44,7 @@ TEST_F(ProberTest, TcpConnects) {
 
 TEST_F(ProberTest, TcpRefused) {
   auto r = Probe(Spec(CheckType::kTcp, "127.0.0.1", UnusedPort(io)));
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L4CON");
   EXPECT_EQ(r.detail, "connection refused");
 }
@@ -86,7 +86,7 @@ TEST_F(ProberTest, Http200SendsTheSpecifiedRequest) {
   auto spec = Spec(CheckType::kHttp, "127.0.0.1", server.port());
   spec.http.path = "/healthz?x=1";
   auto r = Probe(spec);
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.code, "L7OK");
   EXPECT_EQ(r.detail, "HTTP 200");
   ASSERT_EQ(server.requests.size(), 1u);
@@ -128,7 +128,7 @@ TEST_F(ProberTest, Http503IsL7Sts) {
   TestServer server(io, Respond, "127.0.0.1",
                     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
   auto r = Probe(Spec(CheckType::kHttp, "127.0.0.1", server.port()));
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L7STS");
   EXPECT_EQ(r.detail, "HTTP 503");
 }
@@ -188,7 +188,7 @@ TEST_F(ProberTest, BodyRegexpMatches) {
   auto spec = Spec(CheckType::kHttp, "127.0.0.1", server.port());
   spec.http.response_regexp = "^status: (ok|healthy)\n";
   auto r = Probe(spec);
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.code, "L7OK");
   EXPECT_EQ(r.detail, "HTTP 200");
 }
@@ -198,7 +198,7 @@ TEST_F(ProberTest, BodyRegexpMismatch) {
   auto spec = Spec(CheckType::kHttp, "127.0.0.1", server.port());
   spec.http.response_regexp = "ok";
   auto r = Probe(spec);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L7RSP");
   EXPECT_EQ(r.detail, "body does not match \"ok\"");
 }
@@ -339,7 +339,7 @@ TEST_F(ProberTest, HangingBackendDoesNotStallOthers) {
   auto run_slow = [&](ProbeSpec spec, std::string name) {
     ++pending_slow;
     prober.Run(spec, [&, name](ProbeResult r) {
-      order.push_back(name + ":" + r.code);
+      order.push_back(name + ":" + std::string(ProbeCodeName(r.code)));
       --pending_slow;
     });
   };
@@ -352,7 +352,7 @@ TEST_F(ProberTest, HangingBackendDoesNotStallOthers) {
     auto spec = Spec(CheckType::kHttp, "127.0.0.1", healthy.port(), 1s);
     spec.source = IpAddress::Parse("127.0.1." + std::to_string(i + 1));
     prober.Run(spec, [&](ProbeResult r) {
-      order.push_back("healthy:" + r.code);
+      order.push_back("healthy:" + std::string(ProbeCodeName(r.code)));
       if (pending_slow == 3) ++healthy_done_while_slow_pending;
     });
   }
@@ -379,7 +379,7 @@ TEST_F(TlsTest, HttpsSelfSignedFailsVerification) {
   auto spec = Spec(CheckType::kHttps, "127.0.0.1", server.port());
   spec.http.server_name = "www.test.example";
   auto r = Probe(spec);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.code, "L6RSP");
   EXPECT_EQ(r.detail, "certificate verify failed: self-signed certificate");
   EXPECT_EQ(server.handshakes, 0);
@@ -393,7 +393,7 @@ TEST_F(TlsTest, HttpsInsecureSkipVerifyPassesAndSendsSni) {
   spec.http.host = "host.test.example";
   spec.http.insecure_skip_verify = true;
   auto r = Probe(spec);
-  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_TRUE(r.ok()) << r.detail;
   EXPECT_EQ(r.code, "L7OK");
   EXPECT_EQ(r.detail, "HTTP 200");
   ASSERT_EQ(server.server_names.size(), 1u);
@@ -442,7 +442,7 @@ TEST_F(TlsTest, TcpSslVerifiesUnlessSkipped) {
   EXPECT_EQ(r.detail, "certificate verify failed: self-signed certificate");
   spec.tcp.insecure_skip_verify = true;
   r = Probe(spec);
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.code, "L6OK");
   EXPECT_THAT(r.detail, StartsWith("TLSv1."));
   RunUntil(io, [&] { return server.server_names.size() == 1; });

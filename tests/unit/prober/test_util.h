@@ -33,6 +33,15 @@
 
 #include "prober/prober.h"
 
+namespace maglev {
+// Probe codes compare with and print as their names in these tests
+// (EXPECT_EQ(r.code, "L7STS")); found by argument-dependent lookup.
+inline bool operator==(ProbeCode code, std::string_view name) {
+  return ProbeCodeName(code) == name;
+}
+inline void PrintTo(ProbeCode code, std::ostream* os) { *os << ProbeCodeName(code); }
+}  // namespace maglev
+
 namespace maglev::testing {
 
 using tcp = asio::ip::tcp;
@@ -56,7 +65,7 @@ inline ProbeResult RunProbe(asio::io_context& io, Prober& prober, const ProbeSpe
   RunUntil(io, [&] { return result.has_value(); });
   if (!result) {
     ADD_FAILURE() << "probe never completed";
-    return ProbeResult{false, "NONE", "never completed", {}};
+    return ProbeResult{ProbeCode::kL4Con, "never completed (no result)", {}};
   }
   return *result;
 }

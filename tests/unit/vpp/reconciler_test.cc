@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "vpp/lb_client.h"
 #include "vppsim/server.h"
 
 namespace maglev {
@@ -82,17 +83,34 @@ class ReconcilerTest : public ::testing::Test {
     sim_ = std::make_unique<Sim>(path_);
     sim_->Start();
     ReconcilerOptions o;
-    o.socket_path = path_;
     o.ping_interval = 50ms;
     o.retry_interval = 50ms;
     o.call_timeout = 2s;
-    rec_ = std::make_unique<Reconciler>(o);
+    StartReconciler(o);
     rec_->SetOnConnected([this] { connects_.fetch_add(1); });
     rec_->Start();
     ASSERT_TRUE(WaitFor([&] { return rec_->connected(); }));
   }
-  void TearDown() override {
+  // The reconciler on a thread of its own, over the simulator's socket, as
+  // in maglevd (started by the caller, after SetOnConnected).
+  void StartReconciler(const ReconcilerOptions& o) {
+    StopReconciler();
+    thread_ = std::make_unique<DispatcherThread>();
+    connector_ = std::make_unique<SocketLbConnector>(
+        path_, std::chrono::duration_cast<std::chrono::milliseconds>(o.call_timeout));
+    rec_ = std::make_unique<Reconciler>(thread_->dispatcher(), *connector_, o);
+    thread_->Start();
+  }
+  void StopReconciler() {
+    if (!rec_) return;
+    thread_->Run([this] { rec_->Stop(); });
+    thread_->Stop();
     rec_.reset();
+    connector_.reset();
+    thread_.reset();
+  }
+  void TearDown() override {
+    StopReconciler();
     sim_.reset();
     rmdir(dir_.c_str());
     Logger::Get().SetOutput(stderr);
@@ -131,6 +149,8 @@ class ReconcilerTest : public ::testing::Test {
 
   std::string dir_, path_;
   std::unique_ptr<Sim> sim_;
+  std::unique_ptr<DispatcherThread> thread_;
+  std::unique_ptr<SocketLbConnector> connector_;
   std::unique_ptr<Reconciler> rec_;
   std::atomic<int> connects_{0};
 };
@@ -370,12 +390,10 @@ TEST_F(ReconcilerTest, ConfIsSetBeforeTheFirstVipOfAnySync) {
 // VPP closing the socket (a restart) is noticed at once, not at the next
 // ping (here an hour away), and the reconnect follows within the backoff.
 TEST_F(ReconcilerTest, NoticesVppGoingAwayWithoutWaitingForThePing) {
-  rec_.reset();
   ReconcilerOptions o;
-  o.socket_path = path_;
   o.ping_interval = std::chrono::hours(1);
   o.call_timeout = 2s;
-  rec_ = std::make_unique<Reconciler>(o);
+  StartReconciler(o);
   std::atomic<int> connects{0};
   rec_->SetOnConnected([&] { connects.fetch_add(1); });
   rec_->Start();
@@ -386,7 +404,7 @@ TEST_F(ReconcilerTest, NoticesVppGoingAwayWithoutWaitingForThePing) {
   sim_->Start();
   ASSERT_TRUE(WaitFor([&] { return rec_->connected(); }));
   EXPECT_EQ(connects.load(), 2);
-  rec_.reset();
+  StopReconciler();
 }
 
 }  // namespace

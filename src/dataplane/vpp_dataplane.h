@@ -1,12 +1,14 @@
-// The API's Dataplane interface implemented over the reconciler (VPP
-// thread) and the dataplane controller (core loop). Methods are called on
-// the core loop; callbacks run on the reconciler's thread.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The API's Dataplane interface implemented over the reconciler (its own
+// loop) and the dataplane controller (core loop), and the Prometheus
+// collectors of the VPP side. Methods are called on the core loop; callbacks
+// run on the reconciler's loop.
 #pragma once
 
 #include "api/dataplane.h"
-#include "api/watch_hub.h"
+#include "dataplane/controller.h"
 #include "metrics/metrics.h"
-#include "vpp/controller.h"
 #include "vpp/reconciler.h"
 
 namespace maglev {
@@ -34,8 +36,5 @@ std::string DescribeLbApiLevel(LbApiLevel level);
 // `reconciler` is null when the dataplane is off: the connection state is
 // exported anyway (0).
 void AddVppCollectors(MetricsRegistry& registry, const Reconciler* reconciler);
-
-// Prometheus collectors for the WatchEvents hub (subscribers, drops).
-void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub);
 
 }  // namespace maglev

@@ -1,4 +1,5 @@
-#include "checker/checker_metrics.h"
+// SPDX-License-Identifier: Apache-2.0
+#include "core/metrics.h"
 
 #include <map>
 
@@ -12,7 +13,8 @@ constexpr BackendState kAllStates[] = {BackendState::kUnknown, BackendState::kUp
 constexpr FrontendState kAllFrontendStates[] = {FrontendState::kUnknown, FrontendState::kUp,
                                                 FrontendState::kDown};
 
-void Collect(MetricsWriter& w, const Checker& c) {
+void Collect(MetricsWriter& w, const Pipeline& pipeline) {
+  const Checker& c = pipeline.checker();
   using T = MetricsWriter::Type;
   std::vector<BackendSnapshot> snaps;
   for (const std::string& name : c.BackendNames()) {
@@ -40,12 +42,12 @@ void Collect(MetricsWriter& w, const Checker& c) {
            "Completed probes by backend, type, result and code.");
   for (const auto& s : snaps)
     for (const auto& [key, n] : s.stats.results) {
-      bool pass = key.second.size() > 2 && key.second.substr(2) == "OK";
+      const auto& [type, code] = key;
       w.Sample("maglev_probes_total",
                {{"backend", s.name},
-                {"type", key.first},
-                {"result", pass ? "pass" : "fail"},
-                {"code", key.second}},
+                {"type", CheckTypeName(type)},
+                {"result", ProbeCodePasses(code) ? "pass" : "fail"},
+                {"code", std::string(ProbeCodeName(code))}},
                static_cast<double>(n));
     }
 
@@ -74,36 +76,33 @@ void Collect(MetricsWriter& w, const Checker& c) {
   for (const auto& s : snaps)
     for (const auto& [key, n] : s.transition_counts)
       w.Sample("maglev_backend_transitions_total",
-               {{"backend", s.name}, {"from", key.first}, {"to", key.second}},
+               {{"backend", s.name},
+                {"from", BackendStateName(key.first)},
+                {"to", BackendStateName(key.second)}},
                static_cast<double>(n));
 
-  const Config& cfg = c.config();
-  std::vector<std::pair<std::string, FrontendEffective>> effs;
-  for (const auto& [name, _] : cfg.frontends) {
-    auto e = c.Effective(name);
-    if (e.ok()) effs.emplace_back(name, std::move(*e));
-  }
+  const auto& views = pipeline.lb().frontends();
   w.Family("maglev_frontend_state", T::kGauge,
            "Frontend state: 1 for the current state, 0 for the others.");
-  for (const auto& [name, e] : effs)
+  for (const auto& [name, v] : views)
     for (FrontendState st : kAllFrontendStates)
       w.Sample("maglev_frontend_state", {{"frontend", name}, {"state", FrontendStateName(st)}},
-               e.state == st ? 1 : 0);
+               v.effective.state == st ? 1 : 0);
   w.Family("maglev_frontend_active_pool", T::kGauge, "Index of the active (serving) pool.");
-  for (const auto& [name, e] : effs)
-    w.Sample("maglev_frontend_active_pool", {{"frontend", name}}, e.active_pool);
+  for (const auto& [name, v] : views)
+    w.Sample("maglev_frontend_active_pool", {{"frontend", name}}, v.effective.active_pool);
   w.Family("maglev_backend_configured_weight", T::kGauge,
            "Configured (runtime) weight per frontend, pool and backend.");
-  for (const auto& [name, e] : effs)
-    for (const auto& p : e.pools)
+  for (const auto& [name, v] : views)
+    for (const auto& p : v.effective.pools)
       for (const auto& b : p.backends)
         w.Sample("maglev_backend_configured_weight",
                  {{"frontend", name}, {"pool", p.name}, {"backend", b.backend}},
                  b.configured_weight);
   w.Family("maglev_backend_effective_weight", T::kGauge,
            "Effective weight (what VPP should carry) per frontend, pool and backend.");
-  for (const auto& [name, e] : effs)
-    for (const auto& p : e.pools)
+  for (const auto& [name, v] : views)
+    for (const auto& p : v.effective.pools)
       for (const auto& b : p.backends)
         w.Sample("maglev_backend_effective_weight",
                  {{"frontend", name}, {"pool", p.name}, {"backend", b.backend}},
@@ -112,8 +111,8 @@ void Collect(MetricsWriter& w, const Checker& c) {
 
 }  // namespace
 
-void AddCheckerCollectors(MetricsRegistry& registry, const Checker& checker) {
-  registry.AddCollector([&checker](MetricsWriter& w) { Collect(w, checker); });
+void AddPipelineCollectors(MetricsRegistry& registry, const Pipeline& pipeline) {
+  registry.AddCollector([&pipeline](MetricsWriter& w) { Collect(w, pipeline); });
 }
 
 }  // namespace maglev

@@ -1,4 +1,7 @@
-#include "dataplane.h"
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/vpp_dataplane.h"
+
+#include "vpp/lb_client.h"
 
 namespace maglev {
 
@@ -130,7 +133,8 @@ void AddVppCollectors(MetricsRegistry& registry, const Reconciler* maybe_reconci
     w.Family("maglev_vpp_lb_weights", T::kGauge,
              "1 when the connected lb plugin supports weights (0: membership fallback).");
     w.Sample("maglev_vpp_lb_weights", {}, reconciler.level() == LbApiLevel::kWeights ? 1 : 0);
-    auto counters = reconciler.api_counters().Snapshot();
+    std::map<std::string, VppApiCounters::Entry> counters;
+    if (const VppApiCounters* c = reconciler.api_counters()) counters = c->Snapshot();
     w.Family("maglev_vpp_api_calls_total", T::kCounter, "VPP API requests sent, by message.");
     for (const auto& [msg, e] : counters)
       w.Sample("maglev_vpp_api_calls_total", {{"message", msg}}, static_cast<double>(e.calls));
@@ -156,17 +160,6 @@ void AddVppCollectors(MetricsRegistry& registry, const Reconciler* maybe_reconci
     w.Sample("maglev_vpp_mutating_calls_total", {}, static_cast<double>(st.mutating_calls));
     w.Family("maglev_vpp_connects_total", T::kCounter, "Successful connections to VPP.");
     w.Sample("maglev_vpp_connects_total", {}, static_cast<double>(st.connects));
-  });
-}
-
-void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub) {
-  registry.AddCollector([&hub](MetricsWriter& w) {
-    using T = MetricsWriter::Type;
-    w.Family("maglev_watch_subscribers", T::kGauge, "WatchEvents streams open now.");
-    w.Sample("maglev_watch_subscribers", {}, static_cast<double>(hub.Stats().size()));
-    w.Family("maglev_events_dropped_total", T::kCounter,
-             "Events not delivered to WatchEvents subscribers that could not keep up.");
-    w.Sample("maglev_events_dropped_total", {}, static_cast<double>(hub.dropped_total()));
   });
 }
 

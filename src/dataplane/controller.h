@@ -1,9 +1,15 @@
-// The core-loop side of the dataplane: turns checker events (backend
-// transitions, operator weight changes, reloads) into SyncJobs for the
-// reconciler, runs the warmup (spec §5.3) and the periodic full sync timer,
-// and answers the API's dataplane queries. This is the single path: every
-// VPP change starts here and ends in Reconciler. Runs on the core loop
-// thread; it hands work to the reconciler's thread and never blocks.
+// SPDX-License-Identifier: Apache-2.0
+//
+// The dataplane controller, third step of the walk from probe to VPP:
+//
+//   LbStage --(LbUpdate)--> DataplaneController --(SyncJob)--> Reconciler --> VPP
+//
+// It gates the warmup (spec §5.3: nothing for startup-min-delay, then each
+// frontend once all its backends have left `unknown`, everything at
+// startup-max-delay), runs the periodic full sync and the operator's syncs,
+// and hands the lb stage's desired VIPs and flush requests to the reconciler.
+// It computes nothing: what VPP should hold comes from the stage's views.
+// Runs on the core loop thread; the reconciler runs on its own loop.
 #pragma once
 
 #include <functional>
@@ -13,19 +19,19 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "checker/checker.h"
 #include "common/dispatcher.h"
+#include "lb/lb_stage.h"
 #include "vpp/reconciler.h"
 
 namespace maglev {
 
 class DataplaneController {
  public:
-  DataplaneController(Dispatcher& dispatcher, Checker& checker, Reconciler& reconciler);
+  DataplaneController(Dispatcher& dispatcher, LbStage& lb, Reconciler& reconciler);
   ~DataplaneController();
 
-  // Starts the warmup clock and subscribes to the checker. Call once, after
-  // Checker::Start.
+  // Starts the warmup clock and subscribes to the lb stage. Call once, after
+  // the pipeline has started.
   void Start();
   void Stop();
 
@@ -34,26 +40,26 @@ class DataplaneController {
   bool warmup_done() const { return warmup_done_; }
 
   // Operator sync: one frontend (never removes VIPs) or all (full sync).
-  // NotFound for an unknown frontend; `done` runs on the reconciler thread.
+  // NotFound for an unknown frontend; `done` runs on the reconciler's loop.
   absl::Status Sync(const std::optional<std::string>& frontend,
                     std::function<void(absl::Status)> done);
 
-  // The desired VIP of a frontend right now.
+  // The desired VIP of a frontend right now (the lb stage's).
   absl::StatusOr<DesiredVip> Desired(const std::string& frontend) const;
 
  private:
-  void OnEvent(const CheckerEvent& e);
+  void OnUpdate(const LbUpdate& update);
   void OnMinDelay();
   void OnMaxDelay();
   void TryRelease(const std::string& frontend);
-  void SubmitEvent(const std::vector<std::string>& frontends,
-                   const std::map<std::string, std::set<IpAddress>>& flush_now);
-  void SubmitFull(std::function<void(absl::Status)> done);
+  void SubmitFrontend(const FrontendView& view);
+  void SubmitFull(std::function<void(absl::Status)> done,
+                  std::map<std::string, std::set<IpAddress>> flush = {});
   void SchedulePeriodic();
   SyncJob NewJob(SyncJob::Kind kind) const;
 
   Dispatcher& dispatcher_;
-  Checker& checker_;
+  LbStage& lb_;
   Reconciler& reconciler_;
   int listener_ = 0;
   std::unique_ptr<Timer> min_timer_, max_timer_, periodic_timer_;

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/pipeline.h"
+
+#include "common/log.h"
+
+namespace maglev {
+
+Pipeline::Pipeline(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options)
+    : checker_(dispatcher, runner, options),
+      lb_([this](const std::string& backend) { return checker_.StateOf(backend); }) {
+  // The lb stage is the checker's first listener: by the time anyone else
+  // hears of a transition, the frontends already reflect it.
+  listener_ = checker_.AddListener(
+      [this](const std::string& backend, const Transition& t) { lb_.OnTransition(backend, t); });
+}
+
+Pipeline::~Pipeline() {
+  Stop();
+  checker_.RemoveListener(listener_);
+}
+
+void Pipeline::Start(std::shared_ptr<const Config> config) {
+  lb_.Start(config);
+  checker_.Start(std::move(config));
+}
+
+void Pipeline::Reload(std::shared_ptr<const Config> config) {
+  lb_.Reload(config, [&] { checker_.Reload(config); });
+  LogInfo("config-reload", {{"frontends", static_cast<int64_t>(lb_.config().frontends.size())},
+                            {"backends", static_cast<int64_t>(checker_.BackendNames().size())}});
+}
+
+ConfigResult Pipeline::ReloadFromFile(const std::string& path) {
+  ConfigResult r = LoadConfigFile(path);
+  if (!r.ok()) {
+    LogError("config-reload-failed",
+             {{"path", path},
+              {"kind", r.kind == ConfigErrorKind::kParse ? "parse" : "semantic"},
+              {"error", r.error}});
+    return r;
+  }
+  Reload(r.config);
+  return r;
+}
+
+void Pipeline::Stop() { checker_.Stop(); }
+
+}  // namespace maglev

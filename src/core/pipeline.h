@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The core of maglevd: the walk from probe to VPP, wired in its order.
+//
+//   ProbeRunner (prober)  --probe results-->
+//   Checker               --backend transitions-->       state machines (src/checker)
+//   LbStage               --LbUpdate per input-->         effective weights, desired VIPs,
+//                                                          flush (src/lb)
+//   listeners: DataplaneController (src/dataplane) --SyncJob--> Reconciler (src/vpp) --> VPP
+//              WatchHub (src/api), metrics read the views.
+//
+// The pipeline owns the checker and the lb stage, keeps their configuration
+// in step (start, reload) and is what the API and the daemon talk to.
+// Everything here runs on the core loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "checker/checker.h"
+#include "config/loader.h"
+#include "lb/lb_stage.h"
+
+namespace maglev {
+
+class Pipeline {
+ public:
+  Pipeline(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options = {});
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Computes the frontends, then starts probing.
+  void Start(std::shared_ptr<const Config> config);
+  // Applies an already validated config (spec §4): the checker's sessions
+  // first, then every frontend once (one kReload update).
+  void Reload(std::shared_ptr<const Config> config);
+  // Loads, checks and applies the file; a bad file changes nothing and its
+  // error is logged (msg `config-reload-failed`) and returned.
+  ConfigResult ReloadFromFile(const std::string& path);
+  // Stops probing (shutdown).
+  void Stop();
+
+  Checker& checker() { return checker_; }
+  const Checker& checker() const { return checker_; }
+  LbStage& lb() { return lb_; }
+  const LbStage& lb() const { return lb_; }
+  const Config& config() const { return lb_.config(); }
+
+ private:
+  Checker checker_;
+  LbStage lb_;
+  int listener_ = 0;
+};
+
+}  // namespace maglev
