@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "common/duration.h"
 #include "common/log.h"
 
 namespace maglev::cli {
@@ -118,9 +119,19 @@ int ShowHealthChecks(Client& c, const Parsed& p, const Output& io) {
 }
 
 int SetBackend(Client& c, const Parsed& p, const Output& io) {
+  const std::string action = p.Get("action");
+  if (action == "drain") {
+    DrainBackendRequest req;
+    req.set_name(p.Get("backend"));
+    if (p.Has("timeout")) req.set_timeout_ns(maglev::ParseDuration(p.Get("timeout"))->count());
+    auto be = c.Call(&Maglev::Stub::DrainBackend, req);
+    if (!be.ok()) return Fail(io, be.status());
+    io.out << "backend " << be->name() << " " << Colorize("draining", "33", StyleFor(io))
+           << " (disabled at " << FormatTime(be->drain_deadline_unix_ns()) << ")\n";
+    return kExitOk;
+  }
   BackendRequest req;
   req.set_name(p.Get("backend"));
-  const std::string action = p.Get("action");
   auto method = action == "pause"    ? &Maglev::Stub::PauseBackend
                 : action == "resume" ? &Maglev::Stub::ResumeBackend
                 : action == "enable" ? &Maglev::Stub::EnableBackend

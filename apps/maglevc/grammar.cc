@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
+#include "common/duration.h"
 
 namespace maglev::cli {
 namespace {
@@ -43,6 +44,13 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
       }
       return std::to_string(*v);
     }
+    case ArgKind::kDuration: {
+      auto d = ParseDuration(w);
+      if (!d || *d <= Duration::zero()) {
+        return absl::InvalidArgumentError("invalid duration \"" + w + "\": want e.g. 30s or 5m");
+      }
+      return w;
+    }
     case ArgKind::kLogLevel: {
       std::vector<std::string> match;
       for (const char* l : kLogLevels) {
@@ -60,7 +68,9 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
 
 std::vector<std::string> ArgValues(const Node& n, const Parsed& so_far, NameSource* names) {
   if (n.arg == ArgKind::kLogLevel) return {std::begin(kLogLevels), std::end(kLogLevels)};
-  if (n.arg == ArgKind::kCount || n.arg == ArgKind::kWeight || !names) return {};
+  if (n.arg == ArgKind::kCount || n.arg == ArgKind::kWeight || n.arg == ArgKind::kDuration ||
+      !names)
+    return {};
   return names->Names(n.arg, so_far);
 }
 
@@ -89,6 +99,8 @@ std::string Placeholder(const Node& n) {
       return "<0-100>";
     case ArgKind::kLogLevel:
       return "<level>";
+    case ArgKind::kDuration:
+      return "<duration>";
     case ArgKind::kNone:
       break;
   }
@@ -169,6 +181,12 @@ Grammar::Grammar() {
     a->key = "action";
     a->command = "set backend";
   }
+  Node* drain = Add(sbn, "drain", "weight 0 without flush, then disable at the timeout");
+  drain->key = "action";
+  drain->command = "set backend";
+  AddArg(drain, ArgKind::kDuration, "timeout",
+         "how long existing flows get (default: its drain-timeout)")
+      ->command = "set backend";
   Node* sf = Add(set, "frontend", "runtime weight of a pool backend");
   Node* sfn = AddArg(sf, ArgKind::kFrontend, "frontend", "frontend name");
   Node* sfp = Add(sfn, "pool", "a pool of the frontend");

@@ -25,6 +25,7 @@ enum class ArgKind {
   kCount,        // a positive integer
   kWeight,       // 0..100
   kLogLevel,     // debug|info|warn|error
+  kDuration,     // a Go-style duration, e.g. 5m
 };
 
 struct Node {

@@ -86,6 +86,12 @@ std::string Age(int64_t since_ns, const Style& style) {
   return FormatDuration(std::chrono::seconds(secs));
 }
 
+// The time from now to `at_ns`, or "" when it has passed.
+std::string Until(int64_t at_ns, const Style& style) {
+  if (at_ns <= style.now_unix_ns) return "";
+  return FormatDuration(std::chrono::seconds((at_ns - style.now_unix_ns) / 1'000'000'000));
+}
+
 }  // namespace
 
 Table::Table(std::vector<std::string> header) {
@@ -201,7 +207,12 @@ std::string RenderFrontend(const FrontendInfo& fe, const Style& style) {
     for (const PoolBackendInfo& b : p.backends()) {
       // Kept free of colour and padding: scripts match this line.
       out += "    " + b.name() + " weight " + std::to_string(b.weight()) + " effective " +
-             std::to_string(b.effective_weight()) + (b.enabled() ? "" : " [disabled]") + "\n";
+             std::to_string(b.effective_weight()) + (b.enabled() ? "" : " [disabled]") +
+             (b.draining() ? " [draining]" : "") +
+             (b.slow_start_percent() > 0 && b.slow_start_percent() < 100
+                  ? " [slow start " + std::to_string(b.slow_start_percent()) + "%]"
+                  : "") +
+             "\n";
       if (b.vpp_differs()) {
         differs += "    " + b.name() + " vpp " +
                    (b.vpp_weight() < 0 ? "absent" : std::to_string(b.vpp_weight())) +
@@ -249,6 +260,17 @@ std::string RenderBackend(const BackendInfo& b, const Style& style) {
   std::string fes;
   for (const std::string& f : b.frontends()) fes += (fes.empty() ? "" : ", ") + f;
   d.Add("frontends", OrDash(fes));
+  if (b.draining()) {
+    std::string left = Until(b.drain_deadline_unix_ns(), style);
+    d.Add("draining",
+          "disabled at " + FormatTime(b.drain_deadline_unix_ns()) +
+              (left.empty() ? "" : " (" + left + " left)"),
+          "33");
+  }
+  if (b.slow_start_percent() > 0 && b.slow_start_percent() < 100) {
+    d.Add("slow-start", std::to_string(b.slow_start_percent()) + "% of its weight, all of it at " +
+                            FormatTime(b.slow_start_full_unix_ns()));
+  }
   std::string out = "backend " + b.name() + "\n" + d.Render(style);
   if (b.transitions_size() > 0) {
     out += "  transitions\n";

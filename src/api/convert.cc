@@ -1,5 +1,6 @@
 #include "api/convert.h"
 
+#include <cmath>
 #include <set>
 
 namespace maglev {
@@ -20,6 +21,7 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
   out->set_description(fe.description);
   out->set_src_ip_sticky(fe.src_ip_sticky);
   out->set_flush_on_down(fe.flush_on_down);
+  out->set_failback_delay_ns(fe.failback_delay.count());
   out->set_state(FrontendStateName(eff.state));
   if (eff.active_pool >= 0 && static_cast<size_t>(eff.active_pool) < fe.pools.size()) {
     out->set_active_pool(fe.pools[eff.active_pool].name);
@@ -35,6 +37,8 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
       bi->set_state(BackendStateName(b.state));
       bi->set_enabled(b.state != BackendState::kDisabled);
       bi->set_vpp_weight(-1);
+      bi->set_draining(b.draining);
+      bi->set_slow_start_percent(static_cast<int32_t>(std::lround(b.ramp * 100)));
     }
   }
 }
@@ -61,7 +65,14 @@ void FillFrontendDataplane(const absl::StatusOr<FrontendDataplaneData>& data,
 }
 
 void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>& frontends,
-                     BackendInfo* out) {
+                     const LbStage& lb, BackendInfo* out) {
+  if (auto deadline = lb.DrainDeadline(snap.name)) {
+    out->set_draining(true);
+    out->set_drain_deadline_unix_ns(*deadline);
+  }
+  auto ramp = lb.Ramp(snap.name);
+  out->set_slow_start_percent(ramp ? static_cast<int32_t>(std::lround(ramp->share * 100)) : 100);
+  if (ramp) out->set_slow_start_full_unix_ns(ramp->full_at_unix_ns);
   out->set_name(snap.name);
   out->set_address(snap.config.address.ToString());
   out->set_state(BackendStateName(snap.state));

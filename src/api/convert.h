@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "health/state_machine.h"
 #include "lb/effective_weights.h"
+#include "lb/lb_stage.h"
 #include "proto/maglev.pb.h"
 
 namespace maglev {
@@ -29,9 +30,10 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
 void FillFrontendDataplane(const absl::StatusOr<FrontendDataplaneData>& data,
                            const std::map<std::string, IpAddress>& addresses, FrontendInfo* out);
 
-// `frontends`: the frontends referencing the backend, sorted.
+// `frontends`: the frontends referencing the backend, sorted; `lb`: its
+// drain and slow-start state.
 void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>& frontends,
-                     BackendInfo* out);
+                     const LbStage& lb, BackendInfo* out);
 
 void FillHealthCheckInfo(const HealthCheck& hc, HealthCheckInfo* out);
 

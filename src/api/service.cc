@@ -246,7 +246,8 @@ grpc::ServerUnaryReactor* MaglevService::GetBackend(grpc::CallbackServerContext*
   return OnLoop([this, req, resp] {
     std::optional<BackendSnapshot> snap = pipeline_.checker().GetBackend(req->name());
     if (!snap) return NotFound("backend", req->name());
-    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), req->name()), resp);
+    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), req->name()), pipeline_.lb(),
+                    resp);
     return grpc::Status::OK;
   });
 }
@@ -260,10 +261,24 @@ grpc::ServerUnaryReactor* MaglevService::BackendOp(grpc::CallbackServerContext* 
     absl::StatusOr<BackendSnapshot> snap =
         action == BackendAction::kPause    ? pipeline_.checker().Pause(name)
         : action == BackendAction::kResume ? pipeline_.checker().Resume(name)
-        : action == BackendAction::kEnable ? pipeline_.checker().Enable(name)
+        : action == BackendAction::kEnable ? pipeline_.Enable(name)
                                            : pipeline_.checker().Disable(name);
     if (!snap.ok()) return ToGrpcStatus(snap.status());
-    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), name), resp);
+    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), name), pipeline_.lb(), resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::DrainBackend(grpc::CallbackServerContext* ctx,
+                                                      const DrainBackendRequest* req,
+                                                      BackendInfo* resp) {
+  if (req->name().empty()) return FinishNow(ctx, InvalidArgument("backend name is empty"));
+  if (req->timeout_ns() < 0) return FinishNow(ctx, InvalidArgument("drain timeout is negative"));
+  return OnLoop([this, req, resp] {
+    auto snap = pipeline_.Drain(req->name(), Duration(req->timeout_ns()));
+    if (!snap.ok()) return ToGrpcStatus(snap.status());
+    FillBackendInfo(*snap, FrontendsReferencing(pipeline_.config(), req->name()), pipeline_.lb(),
+                    resp);
     return grpc::Status::OK;
   });
 }

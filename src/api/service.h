@@ -66,6 +66,9 @@ class MaglevService final
                                           const BackendRequest* req, BackendInfo* resp) override;
   grpc::ServerUnaryReactor* DisableBackend(grpc::CallbackServerContext* ctx,
                                            const BackendRequest* req, BackendInfo* resp) override;
+  grpc::ServerUnaryReactor* DrainBackend(grpc::CallbackServerContext* ctx,
+                                         const DrainBackendRequest* req,
+                                         BackendInfo* resp) override;
   grpc::ServerUnaryReactor* ListHealthChecks(grpc::CallbackServerContext* ctx,
                                              const ListHealthChecksRequest* req,
                                              ListHealthChecksResponse* resp) override;

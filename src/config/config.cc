@@ -38,6 +38,12 @@ bool HealthCheck::SameProbe(const HealthCheck& o) const {
          http == o.http && tcp == o.tcp;
 }
 
+Duration Config::SlowStartOf(const Backend& b) const {
+  if (b.slow_start) return *b.slow_start;
+  auto hc = healthchecks.find(b.healthcheck);
+  return hc == healthchecks.end() ? Duration::zero() : hc->second.slow_start;
+}
+
 std::vector<std::string> Config::ReferencedBackends() const {
   std::set<std::string> names;
   for (const auto& [_, fe] : frontends)

@@ -49,8 +49,12 @@ struct HealthCheck {
   std::optional<IpAddress> probe_ipv6_src;
   HttpParams http;  // meaningful for http/https
   TcpParams tcp;    // meaningful for tcp
-  int line = 0;     // YAML line of the definition, for messages
-  // Two checks are "the same probe" when every field but name and line matches.
+  // Slow start of the backends using this check (0: off); a backend's own
+  // `slow-start` wins. Not a probe parameter.
+  Duration slow_start{};
+  int line = 0;  // YAML line of the definition, for messages
+  // Two checks are "the same probe" when every probe parameter matches
+  // (everything but name, line and slow_start).
   bool SameProbe(const HealthCheck& o) const;
 };
 
@@ -59,6 +63,11 @@ struct Backend {
   IpAddress address;
   std::string healthcheck;  // empty: no probing, assumed up
   bool enabled = true;
+  // Ramp from a small share to the full weight after coming (back) up; unset:
+  // the health check's `slow-start`.
+  std::optional<Duration> slow_start;
+  // How long `drain` lets existing flows finish before disabling (flush).
+  Duration drain_timeout = std::chrono::minutes(5);
   int line = 0;
 };
 
@@ -86,6 +95,9 @@ struct Frontend {
   uint16_t port = 0;
   bool src_ip_sticky = false;
   bool flush_on_down = true;
+  // After a failover, traffic returns to a higher-priority pool only once
+  // that pool has had an up backend for this long (0: at once).
+  Duration failback_delay{};
   std::vector<Pool> pools;  // ordered: priority failover
   int line = 0;
 };
@@ -115,6 +127,8 @@ struct Config {
 
   // Names of backends referenced by at least one frontend pool, sorted.
   std::vector<std::string> ReferencedBackends() const;
+  // A backend's slow start: its own, else its health check's, else 0.
+  Duration SlowStartOf(const Backend& b) const;
 };
 
 }  // namespace maglev

@@ -486,8 +486,9 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
 absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node& node,
                                       const std::string& path, int line) {
   static const std::vector<std::string_view> kKeys = {
-      "type", "port", "interval",       "fast-interval",  "down-interval", "timeout",
-      "rise", "fall", "probe-ipv4-src", "probe-ipv6-src", "http",          "tcp"};
+      "type",    "port", "interval",  "fast-interval",  "down-interval",
+      "timeout", "rise", "fall",      "probe-ipv4-src", "probe-ipv6-src",
+      "http",    "tcp",  "slow-start"};
   CheckName(name, path, line);
   HealthCheck hc;
   hc.name = name;
@@ -522,6 +523,9 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
           } else {
             hc.port = static_cast<uint16_t>(p);
           }
+        } else if (key == "slow-start") {
+          ASSIGN_OR_RETURN(hc.slow_start, ReadDuration(v, kpath, kline));
+          if (hc.slow_start < Duration::zero()) Error(kpath, kline, "must be >= 0");
         } else if (key == "interval" || key == "fast-interval" || key == "down-interval" ||
                    key == "timeout") {
           ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
@@ -650,7 +654,8 @@ absl::Status Loader::ParseTcp(const YAML::Node& node, const std::string& path, i
 
 absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& node,
                                   const std::string& path, int line) {
-  static const std::vector<std::string_view> kKeys = {"address", "healthcheck", "enabled"};
+  static const std::vector<std::string_view> kKeys = {"address", "healthcheck", "enabled",
+                                                      "slow-start", "drain-timeout"};
   CheckName(name, path, line);
   Backend be;
   be.name = name;
@@ -668,6 +673,13 @@ absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& nod
     } else if (key == "healthcheck") {
       ASSIGN_OR_RETURN(be.healthcheck, ReadString(v, kpath, kline));
       backend_healthcheck_sites_[name] = {kpath, kline};
+    } else if (key == "slow-start") {
+      ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
+      if (d < Duration::zero()) Error(kpath, kline, "must be >= 0");
+      be.slow_start = d;
+    } else if (key == "drain-timeout") {
+      ASSIGN_OR_RETURN(be.drain_timeout, ReadDuration(v, kpath, kline));
+      if (be.drain_timeout <= Duration::zero()) Error(kpath, kline, "must be > 0");
     } else {
       ASSIGN_OR_RETURN(be.enabled, ReadBool(v, kpath, kline));
     }
@@ -683,7 +695,8 @@ absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& nod
 absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& node,
                                    const std::string& path, int line) {
   static const std::vector<std::string_view> kKeys = {
-      "description", "address", "protocol", "port", "src-ip-sticky", "flush-on-down", "pools"};
+      "description",   "address",       "protocol",       "port",
+      "src-ip-sticky", "flush-on-down", "failback-delay", "pools"};
   CheckName(name, path, line);
   Frontend fe;
   fe.name = name;
@@ -721,6 +734,9 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
       ASSIGN_OR_RETURN(fe.src_ip_sticky, ReadBool(v, kpath, kline));
     } else if (key == "flush-on-down") {
       ASSIGN_OR_RETURN(fe.flush_on_down, ReadBool(v, kpath, kline));
+    } else if (key == "failback-delay") {
+      ASSIGN_OR_RETURN(fe.failback_delay, ReadDuration(v, kpath, kline));
+      if (fe.failback_delay < Duration::zero()) Error(kpath, kline, "must be >= 0");
     } else {
       have_pools = true;
       RETURN_IF_ERROR(ParsePools(v, kpath, kline, &fe, &site));

@@ -7,11 +7,13 @@ namespace maglev {
 
 Pipeline::Pipeline(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options)
     : checker_(dispatcher, runner, options),
-      lb_([this](const std::string& backend) { return checker_.StateOf(backend); }) {
+      lb_(dispatcher, [this](const std::string& backend) { return checker_.StateOf(backend); }) {
   // The lb stage is the checker's first listener: by the time anyone else
   // hears of a transition, the frontends already reflect it.
   listener_ = checker_.AddListener(
       [this](const std::string& backend, const Transition& t) { lb_.OnTransition(backend, t); });
+  // A drain ends by disabling the backend (with flush).
+  lb_.SetOnDrainTimeout([this](const std::string& backend) { (void)checker_.Disable(backend); });
 }
 
 Pipeline::~Pipeline() {
@@ -44,5 +46,19 @@ ConfigResult Pipeline::ReloadFromFile(const std::string& path) {
 }
 
 void Pipeline::Stop() { checker_.Stop(); }
+
+absl::StatusOr<BackendSnapshot> Pipeline::Enable(const std::string& backend) {
+  // Enabling cancels a drain, also of a backend that never was disabled.
+  auto snap = checker_.Enable(backend);
+  if (snap.ok()) lb_.CancelDrain(backend);
+  return snap;
+}
+
+absl::StatusOr<BackendSnapshot> Pipeline::Drain(const std::string& backend, Duration timeout) {
+  if (absl::Status st = lb_.Drain(backend, timeout); !st.ok()) return st;
+  auto snap = checker_.GetBackend(backend);
+  if (!snap) return absl::NotFoundError("backend \"" + backend + "\" not found");
+  return *snap;
+}
 
 }  // namespace maglev

@@ -41,6 +41,13 @@ class Pipeline {
   // Stops probing (shutdown).
   void Stop();
 
+  // Backend operator actions that concern both stages. Enable also ends a
+  // drain; Drain takes the backend's weight to 0 without flush and disables
+  // it after `timeout` (0: its `drain-timeout`). Pause, resume and disable
+  // are the checker's own.
+  absl::StatusOr<BackendSnapshot> Enable(const std::string& backend);
+  absl::StatusOr<BackendSnapshot> Drain(const std::string& backend, Duration timeout);
+
   Checker& checker() { return checker_; }
   const Checker& checker() const { return checker_; }
   LbStage& lb() { return lb_; }

@@ -1,5 +1,8 @@
 #include "lb/effective_weights.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace maglev {
 
 const char* FrontendStateName(FrontendState s) {
@@ -31,11 +34,16 @@ std::pair<int, bool> EffectiveWeightRule(BackendState state, bool in_active_pool
   return {0, false};
 }
 
-FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup& state_of,
-                                   const WeightOverrides& overrides) {
+int RampedWeight(int weight, double share) {
+  if (weight <= 0 || share >= 1.0) return weight;
+  int w = static_cast<int>(std::lround(weight * share));
+  return std::clamp(w, 1, weight);
+}
+
+FrontendEffective ComputeEffective(const Frontend& fe, const EffectiveInputs& in) {
   FrontendEffective out;
   out.pools.reserve(fe.pools.size());
-  int active = -1;
+  std::vector<bool> eligible(fe.pools.size(), false);
   bool all_unknown = true;
   for (size_t p = 0; p < fe.pools.size(); ++p) {
     EffectivePool pool{fe.pools[p].name, {}};
@@ -43,14 +51,31 @@ FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup&
     for (const PoolBackend& pb : fe.pools[p].backends) {
       EffectiveBackend eb;
       eb.backend = pb.backend;
-      eb.state = state_of(pb.backend);
-      auto it = overrides.find({fe.name, fe.pools[p].name, pb.backend});
-      eb.configured_weight = it == overrides.end() ? pb.weight : it->second;
-      if (eb.state == BackendState::kUp && active < 0) active = static_cast<int>(p);
+      eb.state = in.state_of(pb.backend);
+      eb.configured_weight = pb.weight;
+      if (in.overrides) {
+        auto it = in.overrides->find({fe.name, fe.pools[p].name, pb.backend});
+        if (it != in.overrides->end()) eb.configured_weight = it->second;
+      }
+      eb.draining = in.draining && in.draining->count(pb.backend);
+      if (in.ramp) {
+        auto r = in.ramp->find(pb.backend);
+        if (r != in.ramp->end()) eb.ramp = r->second;
+      }
+      // A draining backend is on its way out: it does not keep its pool
+      // active (the frontend fails over rather than black-hole new flows).
+      if (eb.state == BackendState::kUp && !eb.draining) eligible[p] = true;
       if (eb.state != BackendState::kUnknown) all_unknown = false;
       pool.backends.push_back(std::move(eb));
     }
     out.pools.push_back(std::move(pool));
+  }
+  int active = -1;
+  if (in.choose_pool) {
+    active = in.choose_pool(eligible);
+  } else {
+    for (size_t p = 0; p < eligible.size() && active < 0; ++p)
+      if (eligible[p]) active = static_cast<int>(p);
   }
   out.active_pool = active < 0 ? 0 : active;
   out.has_active_pool = active >= 0;
@@ -59,15 +84,27 @@ FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup&
     for (EffectiveBackend& eb : out.pools[p].backends) {
       auto [w, flush] = EffectiveWeightRule(eb.state, static_cast<int>(p) == active,
                                             eb.configured_weight, fe.flush_on_down);
-      eb.effective_weight = w;
+      if (eb.draining) {
+        w = 0;  // new flows avoid it; existing ones finish
+        flush = false;
+      }
+      eb.effective_weight = RampedWeight(w, eb.ramp);
       eb.flush = flush;
-      any_weight |= w > 0;
+      any_weight |= eb.effective_weight > 0;
     }
   }
   out.state = any_weight    ? FrontendState::kUp
               : all_unknown ? FrontendState::kUnknown
                             : FrontendState::kDown;
   return out;
+}
+
+FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup& state_of,
+                                   const WeightOverrides& overrides) {
+  EffectiveInputs in;
+  in.state_of = state_of;
+  in.overrides = &overrides;
+  return ComputeEffective(fe, in);
 }
 
 }  // namespace maglev

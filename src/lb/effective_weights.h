@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -24,6 +25,8 @@ struct EffectiveBackend {
   int configured_weight = 0;  // runtime weight (operator override or YAML)
   int effective_weight = 0;   // what VPP should carry
   bool flush = false;         // flush sticky flows on the transition to 0
+  bool draining = false;      // operator drain: weight 0, no flush
+  double ramp = 1.0;          // slow start: share of the weight it may carry now, (0, 1]
 };
 
 struct EffectivePool {
@@ -32,7 +35,7 @@ struct EffectivePool {
 };
 
 struct FrontendEffective {
-  int active_pool = 0;           // first pool with an `up` backend (0 when none)
+  int active_pool = 0;           // the serving pool (0 when none)
   bool has_active_pool = false;  // false: no pool has an `up` backend
   FrontendState state = FrontendState::kUnknown;
   std::vector<EffectivePool> pools;
@@ -45,6 +48,23 @@ using WeightOverrides = std::map<std::tuple<std::string, std::string, std::strin
 // reported as kUnknown.
 using BackendStateLookup = std::function<BackendState(const std::string& backend)>;
 
+// Which pool serves, given which pools are eligible (have a backend that is
+// up and not draining): the index, or -1 when none is. The default is the
+// first eligible pool (spec §5.1); the lb stage's fail-back hold-down may
+// keep a lower-priority pool for a while.
+using PoolChooser = std::function<int(const std::vector<bool>& eligible)>;
+
+// Everything effective weights depend on besides the frontend's config.
+struct EffectiveInputs {
+  BackendStateLookup state_of;                          // required
+  const WeightOverrides* overrides = nullptr;           // operator weights
+  const std::map<std::string, double>* ramp = nullptr;  // slow start shares (< 1)
+  const std::set<std::string>* draining = nullptr;      // draining backends
+  PoolChooser choose_pool;                              // empty: first eligible
+};
+
+FrontendEffective ComputeEffective(const Frontend& fe, const EffectiveInputs& in);
+// The same without slow start, drains or hold-down.
 FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup& state_of,
                                    const WeightOverrides& overrides);
 
@@ -52,5 +72,9 @@ FrontendEffective ComputeEffective(const Frontend& fe, const BackendStateLookup&
 // Returns {effective_weight, flush}.
 std::pair<int, bool> EffectiveWeightRule(BackendState state, bool in_active_pool,
                                          int configured_weight, bool flush_on_down);
+
+// The weight a backend carries while ramping: `share` of `weight`, at least
+// 1 while the weight is not 0 (so that it stays in VPP's table).
+int RampedWeight(int weight, double share);
 
 }  // namespace maglev

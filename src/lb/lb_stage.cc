@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lb/lb_stage.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace maglev {
@@ -50,7 +52,8 @@ bool FlushOnTransitionTo(BackendState state, const Frontend& fe) {
 
 }  // namespace
 
-LbStage::LbStage(BackendStateLookup state_of) : state_of_(std::move(state_of)) {}
+LbStage::LbStage(Dispatcher& dispatcher, BackendStateLookup state_of)
+    : dispatcher_(dispatcher), state_of_(std::move(state_of)) {}
 
 void LbStage::Start(std::shared_ptr<const Config> config) {
   config_ = std::move(config);
@@ -62,7 +65,19 @@ void LbStage::Start(std::shared_ptr<const Config> config) {
 
 FrontendChange LbStage::Recompute(const Frontend& fe) {
   FrontendView& view = views_[fe.name];
-  view.effective = ComputeEffective(fe, state_of_, overrides_);
+  EffectiveInputs in;
+  in.state_of = state_of_;
+  in.overrides = &overrides_;
+  in.ramp = &ramp_shares_;
+  in.draining = &draining_;
+  if (fe.failback_delay > Duration::zero()) {
+    in.choose_pool = [this, &fe](const std::vector<bool>& eligible) {
+      return ChoosePool(fe, eligible);
+    };
+  } else {
+    holds_.erase(fe.name);
+  }
+  view.effective = ComputeEffective(fe, in);
   view.desired = BuildDesiredVip(*config_, fe, view.effective);
   view.active_pool =
       view.effective.has_active_pool ? fe.pools[view.effective.active_pool].name : "";
@@ -91,6 +106,37 @@ FrontendChange LbStage::Recompute(const Frontend& fe) {
 }
 
 void LbStage::OnTransition(const std::string& backend, const Transition& t) {
+  // Slow start and drain bookkeeping first: the recomputation sees them.
+  switch (t.to) {
+    case BackendState::kUp: {
+      const bool comeback = t.from == BackendState::kDown ||
+                            (t.from == BackendState::kUnknown && out_of_service_.count(backend));
+      out_of_service_.erase(backend);
+      auto b = config_->backends.find(backend);
+      if (comeback && b != config_->backends.end()) {
+        Duration d = config_->SlowStartOf(b->second);
+        if (d > Duration::zero()) StartRamp(backend, d);
+      }
+      break;
+    }
+    case BackendState::kDown:
+    case BackendState::kPaused:
+      out_of_service_.insert(backend);
+      ramps_.erase(backend);
+      break;
+    case BackendState::kDisabled:
+    case BackendState::kRemoved:
+      out_of_service_.insert(backend);
+      ramps_.erase(backend);
+      drains_.erase(backend);  // a drain ends where the backend is taken out
+      break;
+    case BackendState::kUnknown:
+      break;
+  }
+  if (t.to == BackendState::kRemoved) out_of_service_.erase(backend);
+  RefreshRampShares();
+  draining_.clear();
+  for (const auto& [b, _] : drains_) draining_.insert(b);
   if (reloading_) {
     (*reloading_)[backend] = t.to;
     return;
@@ -110,6 +156,185 @@ void LbStage::OnTransition(const std::string& backend, const Transition& t) {
   Emit(update);
 }
 
+void LbStage::RecomputeBackend(const std::string& backend, LbUpdate::Cause cause) {
+  auto fes = frontends_of_.find(backend);
+  if (fes == frontends_of_.end()) return;
+  LbUpdate update;
+  update.cause = cause;
+  for (const std::string& name : fes->second)
+    update.frontends.push_back(Recompute(config_->frontends.at(name)));
+  Emit(update);
+}
+
+// ---- slow start
+
+void LbStage::StartRamp(const std::string& backend, Duration duration) {
+  RampState& r = ramps_[backend];
+  r.start = dispatcher_.Now();
+  r.duration = duration;
+  r.steps = static_cast<int>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(duration).count(), 1, 10));
+  r.done = false;
+  if (!r.timer) r.timer = dispatcher_.CreateTimer([this, backend] { StepRamp(backend); });
+  r.timer->Enable(duration / r.steps);
+  LogInfo("slow-start",
+          {{"backend", backend}, {"duration", FormatDuration(duration)}, {"steps", r.steps}});
+}
+
+// A step boundary: the share grows (or the ramp ends) and VPP follows with
+// one weight change per frontend. The timer is re-armed, never destroyed
+// from its own callback.
+void LbStage::StepRamp(const std::string& backend) {
+  auto it = ramps_.find(backend);
+  if (it == ramps_.end()) return;
+  RampState& r = it->second;
+  Duration step = r.duration / r.steps;
+  Duration elapsed = dispatcher_.Now() - r.start;
+  if (elapsed + Duration(1) >= step * (r.steps - 1)) {
+    r.done = true;  // full weight from now on
+  } else {
+    r.timer->Enable(step);
+  }
+  RefreshRampShares();
+  RecomputeBackend(backend, LbUpdate::Cause::kSlowStart);
+  if (r.done) {
+    // Erased from the loop, outside the timer's own callback.
+    dispatcher_.Post([this, backend] {
+      auto again = ramps_.find(backend);
+      if (again != ramps_.end() && again->second.done) ramps_.erase(again);
+    });
+  }
+}
+
+void LbStage::RefreshRampShares() {
+  ramp_shares_.clear();
+  MonoTime now = dispatcher_.Now();
+  for (const auto& [b, r] : ramps_) {
+    if (r.done) continue;
+    Duration step = r.duration / r.steps;
+    // Step k (0-based) carries (k+1)/N of the weight.
+    int64_t k = step.count() > 0 ? (now - r.start + Duration(1)) / step : r.steps;
+    double share = static_cast<double>(std::min<int64_t>(k + 1, r.steps)) / r.steps;
+    if (share < 1.0) ramp_shares_[b] = share;
+  }
+}
+
+std::optional<LbStage::RampInfo> LbStage::Ramp(const std::string& backend) const {
+  auto share = ramp_shares_.find(backend);
+  auto r = ramps_.find(backend);
+  if (share == ramp_shares_.end() || r == ramps_.end()) return std::nullopt;
+  Duration step = r->second.duration / r->second.steps;
+  MonoTime full = r->second.start + step * (r->second.steps - 1);
+  return RampInfo{share->second,
+                  dispatcher_.WallNowNs() +
+                      std::chrono::duration_cast<Duration>(full - dispatcher_.Now()).count()};
+}
+
+// ---- fail-back hold-down
+
+int LbStage::ChoosePool(const Frontend& fe, const std::vector<bool>& eligible) {
+  Hold& h = holds_[fe.name];
+  MonoTime now = dispatcher_.Now();
+  int natural = -1, current = -1;
+  for (size_t p = 0; p < eligible.size(); ++p) {
+    const std::string& name = fe.pools[p].name;
+    if (eligible[p]) {
+      h.eligible_since.try_emplace(name, now);
+      if (natural < 0) natural = static_cast<int>(p);
+    } else {
+      h.eligible_since.erase(name);
+    }
+    if (name == h.active) current = static_cast<int>(p);
+  }
+  int choice = natural;
+  // Only a move back up, to a higher-priority pool, waits; failing over,
+  // away from a pool that has nothing left, never does.
+  if (natural >= 0 && current > natural && eligible[current]) {
+    choice = current;
+    std::optional<MonoTime> next;
+    for (int p = natural; p < current; ++p) {
+      if (!eligible[p]) continue;
+      MonoTime ready = h.eligible_since.at(fe.pools[p].name) + fe.failback_delay;
+      if (ready <= now) {
+        choice = p;
+        break;
+      }
+      if (!next || ready < *next) next = ready;
+    }
+    if (choice == current && next) {
+      if (!h.timer) {
+        std::string name = fe.name;
+        h.timer = dispatcher_.CreateTimer([this, name] {
+          auto fe_it = config_->frontends.find(name);
+          if (fe_it == config_->frontends.end()) return;
+          LbUpdate update;
+          update.cause = LbUpdate::Cause::kFailback;
+          update.frontends.push_back(Recompute(fe_it->second));
+          Emit(update);
+        });
+      }
+      if (!h.timer->Enabled())
+        LogInfo("frontend-failback-held", {{"frontend", fe.name},
+                                           {"pool", fe.pools[natural].name},
+                                           {"active_pool", fe.pools[current].name},
+                                           {"failback_delay", FormatDuration(fe.failback_delay)}});
+      h.timer->Enable(std::chrono::duration_cast<Duration>(*next - now));
+    }
+  }
+  if (choice == natural && h.timer) h.timer->Disable();
+  h.active = choice >= 0 ? fe.pools[choice].name : "";
+  return choice;
+}
+
+// ---- drain
+
+absl::Status LbStage::Drain(const std::string& backend, Duration timeout) {
+  auto b = config_->backends.find(backend);
+  if (b == config_->backends.end() || !frontends_of_.count(backend))
+    return absl::NotFoundError("backend \"" + backend + "\" not found");
+  if (state_of_(backend) == BackendState::kDisabled)
+    return absl::FailedPreconditionError("backend is disabled; enable it first");
+  if (timeout <= Duration::zero()) timeout = b->second.drain_timeout;
+  DrainState& d = drains_[backend];
+  d.deadline = dispatcher_.Now() + timeout;
+  d.deadline_unix_ns = dispatcher_.WallNowNs() + timeout.count();
+  if (!d.timer) {
+    d.timer = dispatcher_.CreateTimer([this, backend] {
+      // Posted: the drain (and this timer) ends in the disable that follows.
+      dispatcher_.Post([this, backend] {
+        if (!drains_.count(backend)) return;
+        LogInfo("backend-drain-done", {{"backend", backend}});
+        drains_.erase(backend);
+        draining_.erase(backend);
+        if (on_drain_timeout_) {
+          on_drain_timeout_(backend);
+        } else {
+          RecomputeBackend(backend, LbUpdate::Cause::kDrain);
+        }
+      });
+    });
+  }
+  d.timer->Enable(timeout);
+  draining_.insert(backend);
+  LogInfo("backend-drain", {{"backend", backend}, {"timeout", FormatDuration(timeout)}});
+  RecomputeBackend(backend, LbUpdate::Cause::kDrain);
+  return absl::OkStatus();
+}
+
+bool LbStage::CancelDrain(const std::string& backend) {
+  if (!drains_.erase(backend)) return false;
+  draining_.erase(backend);
+  LogInfo("backend-drain-cancelled", {{"backend", backend}});
+  RecomputeBackend(backend, LbUpdate::Cause::kDrain);
+  return true;
+}
+
+std::optional<int64_t> LbStage::DrainDeadline(const std::string& backend) const {
+  auto it = drains_.find(backend);
+  if (it == drains_.end()) return std::nullopt;
+  return it->second.deadline_unix_ns;
+}
+
 void LbStage::Reload(std::shared_ptr<const Config> config,
                      const std::function<void()>& reload_backends) {
   std::shared_ptr<const Config> old = config_;
@@ -120,6 +345,15 @@ void LbStage::Reload(std::shared_ptr<const Config> config,
 
   config_ = std::move(config);
   frontends_of_ = IndexFrontends(*config_);
+  for (auto it = drains_.begin(); it != drains_.end();)
+    it = frontends_of_.count(it->first) ? std::next(it) : drains_.erase(it);
+  for (auto it = ramps_.begin(); it != ramps_.end();)
+    it = frontends_of_.count(it->first) ? std::next(it) : ramps_.erase(it);
+  draining_.clear();
+  for (const auto& [b, _] : drains_) draining_.insert(b);
+  RefreshRampShares();
+  for (auto it = holds_.begin(); it != holds_.end();)
+    it = config_->frontends.count(it->first) ? std::next(it) : holds_.erase(it);
   // Runtime weights survive unless the YAML changed that very weight (or
   // the item is gone).
   for (auto it = overrides_.begin(); it != overrides_.end();) {

@@ -18,6 +18,18 @@
 // sticky flows); the desired VIP's per-AS `flush` carries the same table for
 // the way to weight 0.
 //
+// Changing gently (issue #10), all decided here on the stage's clock:
+//  - slow start: a backend that comes back up (after down, disabled or
+//    paused; not at maglevd's start) ramps from 1/N of its weight to all of
+//    it in N steps over its `slow-start` (N = whole seconds, at most 10),
+//    one weight change each;
+//  - fail-back hold-down: after a failover to a lower-priority pool, a
+//    higher one is used again only once it has had an eligible backend for
+//    the frontend's `failback-delay`; failing over is never delayed;
+//  - drain: an operator's drain takes a backend's weight to 0 without flush
+//    everywhere; at its timeout the stage asks for it to be disabled (with
+//    flush). A draining backend does not keep its pool active.
+//
 // Runs on the core loop thread; not thread-safe.
 #pragma once
 
@@ -30,6 +42,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/dispatcher.h"
 #include "config/config.h"
 #include "health/state_machine.h"
 #include "lb/desired_vip.h"
@@ -65,15 +78,16 @@ struct FrontendChange {
 
 // What one input did: every affected frontend, in name order.
 struct LbUpdate {
-  enum class Cause { kTransition, kWeight, kReload };
+  enum class Cause { kTransition, kWeight, kReload, kSlowStart, kFailback, kDrain };
   Cause cause = Cause::kTransition;
   std::vector<FrontendChange> frontends;
 };
 
 class LbStage {
  public:
-  // `state_of` answers a backend's current state (the checker's).
-  explicit LbStage(BackendStateLookup state_of);
+  // `state_of` answers a backend's current state (the checker's); timers run
+  // on `dispatcher`.
+  LbStage(Dispatcher& dispatcher, BackendStateLookup state_of);
   LbStage(const LbStage&) = delete;
   LbStage& operator=(const LbStage&) = delete;
 
@@ -84,7 +98,8 @@ class LbStage {
   // instead of being handled against the old config), then every frontend
   // is computed once and one kReload update is emitted, with the frontends
   // the reload removed (view null). Runtime weights survive unless the YAML
-  // changed that very weight or the item is gone.
+  // changed that very weight or the item is gone; drains and ramps of
+  // backends still configured survive.
   void Reload(std::shared_ptr<const Config> config, const std::function<void()>& reload_backends);
 
   // A backend changed state (wired to the checker's listener).
@@ -94,12 +109,34 @@ class LbStage {
   absl::Status SetWeight(const std::string& frontend, const std::string& pool,
                          const std::string& backend, int weight);
 
+  // Drains a backend for `timeout` (0: its `drain-timeout`). NotFound for an
+  // unknown backend, FailedPrecondition for a disabled one. Draining again
+  // sets a new deadline. At the deadline `on_drain_timeout` is asked to
+  // disable it.
+  absl::Status Drain(const std::string& backend, Duration timeout);
+  // Ends a drain (an enable does); false when the backend was not draining.
+  bool CancelDrain(const std::string& backend);
+  void SetOnDrainTimeout(std::function<void(const std::string& backend)> cb) {
+    on_drain_timeout_ = std::move(cb);
+  }
+
   const Config& config() const { return *config_; }
   std::shared_ptr<const Config> config_ptr() const { return config_; }
   // nullptr for an unknown frontend.
   const FrontendView* Find(const std::string& frontend) const;
   const std::map<std::string, FrontendView>& frontends() const { return views_; }
   const WeightOverrides& weight_overrides() const { return overrides_; }
+  // Unix time (ns) at which a draining backend will be disabled.
+  std::optional<int64_t> DrainDeadline(const std::string& backend) const;
+  // A ramping backend's share of its weight now and the unix time (ns) at
+  // which it reaches all of it.
+  struct RampInfo {
+    double share = 1.0;
+    int64_t full_at_unix_ns = 0;
+  };
+  std::optional<RampInfo> Ramp(const std::string& backend) const;
+  const std::map<std::string, double>& ramp_shares() const { return ramp_shares_; }
+  const std::set<std::string>& draining() const { return draining_; }
 
   // Listeners run synchronously, in registration order; they must not call
   // back into mutating methods.
@@ -112,10 +149,34 @@ class LbStage {
     FrontendState state = FrontendState::kUnknown;
     std::string active_pool;
   };
+  struct RampState {
+    MonoTime start;
+    Duration duration{};
+    int steps = 1;
+    std::unique_ptr<Timer> timer;
+    bool done = false;
+  };
+  struct DrainState {
+    MonoTime deadline;
+    int64_t deadline_unix_ns = 0;
+    std::unique_ptr<Timer> timer;
+  };
+  struct Hold {
+    std::map<std::string, MonoTime> eligible_since;  // by pool name
+    std::string active;                              // the pool chosen last ("" none)
+    std::unique_ptr<Timer> timer;
+  };
   // Recomputes one frontend's view and returns the change to report.
   FrontendChange Recompute(const Frontend& fe);
+  // Recomputes every frontend using `backend` and emits one update.
+  void RecomputeBackend(const std::string& backend, LbUpdate::Cause cause);
+  int ChoosePool(const Frontend& fe, const std::vector<bool>& eligible);
+  void StartRamp(const std::string& backend, Duration duration);
+  void StepRamp(const std::string& backend);
+  void RefreshRampShares();
   void Emit(const LbUpdate& update);
 
+  Dispatcher& dispatcher_;
   BackendStateLookup state_of_;
   std::shared_ptr<const Config> config_;
   // backend -> frontends referencing it (sorted), from config_.
@@ -123,6 +184,15 @@ class LbStage {
   std::map<std::string, FrontendView> views_;
   std::map<std::string, Status> status_;
   WeightOverrides overrides_;
+  std::map<std::string, RampState> ramps_;
+  std::map<std::string, double> ramp_shares_;  // of ramps_, now (EffectiveInputs)
+  std::map<std::string, DrainState> drains_;
+  std::set<std::string> draining_;     // keys of drains_ (EffectiveInputs)
+  std::map<std::string, Hold> holds_;  // by frontend, for failback-delay > 0
+  // Backends whose last resolved state was down, disabled or paused: their
+  // next `up` is a come-back (slow start).
+  std::set<std::string> out_of_service_;
+  std::function<void(const std::string&)> on_drain_timeout_;
   // During Reload: the transitions the checker published (backend -> its
   // newest state).
   std::optional<std::map<std::string, BackendState>> reloading_;

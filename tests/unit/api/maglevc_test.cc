@@ -90,6 +90,21 @@ TEST(GrammarTest, AmbiguousAndUnknownAndIncomplete) {
   EXPECT_NE(p.status().message().find("pause, resume, enable, disable"), std::string::npos);
 }
 
+TEST(GrammarTest, DrainTakesAnOptionalDuration) {
+  Grammar g;
+  auto p = g.Parse(Grammar::Split("set backend web0 drain"));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->command, "set backend");
+  EXPECT_EQ(p->Get("action"), "drain");
+  EXPECT_FALSE(p->Has("timeout"));
+  p = g.Parse(Grammar::Split("set backend web0 drain 90s"));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->Get("timeout"), "90s");
+  p = g.Parse(Grammar::Split("set backend web0 drain soon"));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message(), "invalid duration \"soon\": want e.g. 30s or 5m");
+}
+
 TEST(GrammarTest, EveryCommandOfTheSpec) {
   Grammar g;
   struct Case {
@@ -160,7 +175,7 @@ TEST(GrammarTest, CompletionOfKeywordsAndNames) {
   EXPECT_EQ(g.Complete("set backend ", &names),
             (std::vector<std::string>{"nginx0", "nginx1", "static0"}));
   EXPECT_EQ(g.Complete("set backend nginx0 ", &names),
-            (std::vector<std::string>{"disable", "enable", "pause", "resume"}));
+            (std::vector<std::string>{"disable", "drain", "enable", "pause", "resume"}));
   EXPECT_EQ(g.Complete("se fr web po ", &names), (std::vector<std::string>{"fallback", "primary"}));
   EXPECT_EQ(names.last_so_far.Get("frontend"), "web");
   EXPECT_EQ(g.Complete("set frontend web pool primary backend ", &names),
