@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// maglevd-frontend: the live web dashboard over one or many maglevds.
+// Thin main: flags (with MAGLEV_FRONTEND_* environment fallbacks), logging,
+// one Link per maglevd, the HTTP server on the main thread, signals on a
+// thread of their own. Exit codes: 0 clean shutdown, 2 bad usage, 3 the
+// listen address cannot be opened.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "channel.h"
+#include "common/log.h"
+#include "event_ring.h"
+#include "http_server.h"
+#include "link.h"
+#include "listen_address.h"
+#include "servers.h"
+#include "store.h"
+
+namespace {
+
+constexpr char kDefaultListen[] = "127.0.0.1:8080";
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "maglevd-frontend: %s\n", message.c_str());
+  return 2;
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string servers_text;
+  std::string listen_text = kDefaultListen;
+  std::string log_level = "info";
+  std::string log_format = "json";
+  maglev::frontend::ClientTls tls;
+  bool version = false;
+
+  CLI::App app{
+      "maglevd-frontend: live web dashboard over one or many maglevds.\n"
+      "Read-only view at /view/; admin actions at /admin/ when MAGLEV_FRONTEND_USER and\n"
+      "MAGLEV_FRONTEND_PASSWORD are set."};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--server", servers_text,
+                 "maglevds to watch: [NAME=]HOST:PORT[,...] (NAME defaults to the address)")
+      ->envname("MAGLEV_FRONTEND_SERVER");
+  app.add_option("--listen", listen_text,
+                 "HTTP listen address: HOST:PORT, [IPv6]:PORT, localhost:PORT or :PORT (all)")
+      ->envname("MAGLEV_FRONTEND_LISTEN");
+  app.add_option("--log-level", log_level, "debug|info|warn|error")
+      ->envname("MAGLEV_FRONTEND_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--log-format", log_format, "json|text")
+      ->envname("MAGLEV_FRONTEND_LOG_FORMAT")
+      ->check(CLI::IsMember({"json", "text"}));
+  app.add_option("--grpc-tls-ca", tls.ca_file,
+                 "PEM CA bundle to verify maglevd's gRPC certificate with (enables TLS)")
+      ->envname("MAGLEV_FRONTEND_GRPC_TLS_CA");
+  app.add_option("--grpc-tls-cert", tls.cert_file,
+                 "PEM client certificate for maglevds that require one (mTLS)")
+      ->envname("MAGLEV_FRONTEND_GRPC_TLS_CERT");
+  app.add_option("--grpc-tls-key", tls.key_file, "PEM private key of --grpc-tls-cert")
+      ->envname("MAGLEV_FRONTEND_GRPC_TLS_KEY");
+  app.add_flag("--version", version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Usage(e.what());
+  }
+  if (version) {
+    std::printf("maglevd-frontend %s\n", MAGLEV_VERSION);
+    return 0;
+  }
+  auto servers = maglev::frontend::ParseServers(servers_text);
+  if (!servers.ok()) return Usage(std::string(servers.status().message()));
+  auto listen = maglev::frontend::ParseHttpListen(listen_text);
+  if (!listen.ok()) return Usage("--listen: " + std::string(listen.status().message()));
+  if (auto s = maglev::frontend::CheckClientTls(tls); !s.ok()) {
+    return Usage(std::string(s.message()));
+  }
+
+  maglev::LogLevel level;
+  maglev::ParseLogLevel(log_level, &level);
+  maglev::Logger::Get().SetLevel(level);
+  maglev::Logger::Get().SetFormat(log_format == "text" ? maglev::LogFormat::kText
+                                                       : maglev::LogFormat::kJson);
+
+  // Signals go to one thread (below); every other thread blocks them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  uint64_t epoch = static_cast<uint64_t>(maglev::UnixNowNs() / 1000000);
+  maglev::frontend::EventRing ring(epoch, 2000, std::chrono::seconds(30));
+  std::atomic<maglev::frontend::HttpServer*> server_ptr{nullptr};
+  maglev::frontend::Store store(ring, [&server_ptr] {
+    if (auto* s = server_ptr.load()) s->Notify();
+  });
+
+  std::vector<std::unique_ptr<maglev::frontend::Link>> links;
+  std::map<std::string, maglev::frontend::Link*> by_name;
+  for (const auto& s : *servers) {
+    store.AddMaglevd(s.name, s.address);
+    links.push_back(std::make_unique<maglev::frontend::Link>(
+        s.name, s.address, maglev::frontend::MakeMaglevdChannel(s.address, tls), store,
+        maglev::frontend::LinkOptions()));
+    by_name[s.name] = links.back().get();
+  }
+
+  maglev::frontend::HttpOptions hopt;
+  hopt.listen = *listen;
+  hopt.admin_user = Env("MAGLEV_FRONTEND_USER");
+  hopt.admin_password = Env("MAGLEV_FRONTEND_PASSWORD");
+  auto server = std::make_unique<maglev::frontend::HttpServer>(hopt, store, ring, by_name);
+  if (auto s = server->Listen(); !s.ok()) {
+    maglev::LogError("http-listen-failed",
+                     {{"address", listen->ToString()}, {"error", std::string(s.message())}});
+    std::fprintf(stderr, "maglevd-frontend: cannot listen on %s: %s\n", listen->ToString().c_str(),
+                 std::string(s.message()).c_str());
+    return 3;
+  }
+  server_ptr = server.get();
+  bool admin = !hopt.admin_user.empty() || !hopt.admin_password.empty();
+  maglev::LogInfo("frontend-start", {{"version", MAGLEV_VERSION},
+                                     {"listen", listen->ToString()},
+                                     {"maglevds", static_cast<int64_t>(servers->size())},
+                                     {"admin", admin},
+                                     {"grpc_tls", tls.enabled()}});
+  maglev::LogInfo("http-listen", {{"address", listen->ToString()},
+                                  {"port", static_cast<int64_t>(server->port())}});
+  for (auto& l : links) l->Start();
+
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    maglev::LogInfo("frontend-shutdown", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    if (auto* s = server_ptr.load()) s->Shutdown();
+  });
+  server->Run();
+  for (auto& l : links) l->Stop();
+  server_ptr = nullptr;
+  server.reset();
+  // The signal thread is still in sigwait when Run() ended on its own.
+  if (signals.joinable()) {
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+  }
+  maglev::LogInfo("frontend-stopped");
+  return 0;
+}
