@@ -12,7 +12,7 @@ import { adminPost, startStream } from "./stream";
 
 const STATE_COLORS: Record<string, string> = {
   up: "#2e9d4f", down: "#d33a2c", unknown: "#9a9a9a", paused: "#d9a400", disabled: "#5a6b7b",
-  removed: "#444", degraded: "#e58a00",
+  removed: "#444", degraded: "#e58a00", none: "#eceff2",
 };
 
 function Flash(props: { key: string; changed: Record<string, number>; children: JSX.Element; class?: string; tag?: "tr" | "div" } & Record<string, unknown>) {
@@ -57,7 +57,7 @@ function Buckets(props: { fe: Frontend; m: Maglevd }) {
   const shares = createMemo(() => {
     let start = 0;
     return bucketShares(props.fe, props.m.backends).map((s, i) => {
-      const out = { ...s, start, hue: (i * 67) % 360 };
+      const out = { ...s, start, hue: (200 + i * 47) % 360 };
       start += s.share;
       return out;
     });
@@ -188,7 +188,8 @@ function FrontendCard(props: { ctx: Ctx; m: Maglevd; fe: Frontend }) {
             <div class="pool-name" classList={{ active: pool.name === props.fe.active_pool }}>
               pool {pool.name}{pool.name === props.fe.active_pool ? " (active)" : ""}
             </div>
-            <table>
+            <table class="backends">
+              <colgroup><col class="c-beat" /><col class="c-name" /><col class="c-state" /><col class="c-n" /><col class="c-n" /><col class="c-n" /><col class="c-n" /><col class="c-check" /><col class="c-n" /><col class="c-n" /><col class="c-n" /><col class="c-tl" /><Show when={props.ctx.admin}><col class="c-act" /></Show></colgroup>
               <thead><tr><th /><th>backend</th><th>state</th><th>weight</th><th>effective</th><th>VPP</th>
                 <th>buckets</th><th>last check</th><th>streak</th><th>trans.</th><th>since</th><th>last hour</th>
                 <Show when={props.ctx.admin}><th>actions</th></Show></tr></thead>
@@ -222,7 +223,8 @@ function VppPanel(props: { ctx: Ctx; m: Maglevd }) {
         <Badge state={v().connected ? "up" : "down"} />
         <span>{v().version}</span>
         <span class="muted">{v().lb_api}</span>
-        <span>booted <Age ns={v().boottime_ns} now={props.ctx.now()} /> ago</span>
+        <Show when={v().boottime_ns}><span>booted <Age ns={v().boottime_ns} now={props.ctx.now()} /> ago</span></Show>
+        <Show when={v().connecttime_ns}><span>connected <Age ns={v().connecttime_ns} now={props.ctx.now()} /> ago</span></Show>
         <span>{v().vips} VIPs</span>
         <span>last sync <Show when={v().last_sync.at_ns} fallback="–">
           <Age ns={v().last_sync.at_ns} now={props.ctx.now()} /> ago ({v().last_sync.kind}, {v().last_sync.calls} calls)</Show></span>
@@ -321,7 +323,7 @@ function AllRouters(props: { ctx: Ctx }) {
                       }}
                     </For>
                     <td data-testid="consistency-reason">
-                      <Show when={!agree()} fallback={<span class="ok">same on every router</span>}>
+                      <Show when={!agree()} fallback={<span class={d() ? "ok" : "muted"}>{d() ? "same on every router" : "needs two connected routers"}</span>}>
                         <div>{d().reasons.join("; ")}</div>
                         <For each={Object.entries(d().backends)}>
                           {([b, rs]) => <div class="small" data-testid="backend-disagreement" data-backend={b}>{b}: {rs.join("; ")}</div>}

@@ -345,7 +345,9 @@ export interface Segment {
 export function timeline(b: Backend, nowMs: number, windowMs = 3600_000): Segment[] {
   const from = nowMs - windowMs;
   const ts = [...b.transitions].sort((x, y) => x.at_ns - y.at_ns);
-  let state = ts.length ? ts[0].from : b.state;
+  // Before the oldest record: its `from`, unless that is maglevd's start
+  // (unknown), where nothing is known ("none").
+  let state = ts.length ? (ts[0].from === "unknown" ? "none" : ts[0].from) : b.state;
   const points: { at: number; state: string }[] = [];
   for (const t of ts) {
     const at = t.at_ns / 1e6;
