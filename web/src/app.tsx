@@ -2,7 +2,7 @@
 // The views: a tab per maglevd plus "all routers" (problems first, and where
 // the routers disagree), frontend cards with their pools and backends, the
 // VPP panel, and in /admin/ the actions and a live event log.
-import { createEffect, createMemo, createSignal, For, JSX, on, onCleanup, Show } from "solid-js";
+import { createEffect, createMemo, createSignal, For, JSX, on, onCleanup, Show, splitProps } from "solid-js";
 import { createStore } from "solid-js/store";
 import {
   Backend, bucketShares, compareRouters, emptyState, Frontend, frontendHealth, formatAge,
@@ -23,8 +23,9 @@ function Flash(props: { key: string; changed: Record<string, number>; children: 
     void el.offsetWidth;
     el.classList.add("flash");
   }, { defer: true }));
-  const { key: _k, changed: _c, children: _ch, tag, ...rest } = props;
-  return tag === "tr"
+  // splitProps keeps the rest reactive (destructuring would read it once).
+  const [local, rest] = splitProps(props, ["key", "changed", "children", "tag"]);
+  return local.tag === "tr"
     ? <tr ref={(e) => (el = e)} {...(rest as any)}>{props.children}</tr>
     : <div ref={(e) => (el = e)} {...(rest as any)}>{props.children}</div>;
 }
