@@ -715,21 +715,21 @@ HttpServer::~HttpServer() {
 }
 
 absl::Status HttpServer::Listen() {
-  const ListenAddress& l = impl_->opt.listen;
+  const maglev::ListenAddress& l = impl_->opt.listen;
   beast::error_code ec;
-  auto addr = asio::ip::make_address(l.host, ec);
+  auto addr = asio::ip::make_address(l.ip.ToString(), ec);
   if (ec) return absl::InvalidArgumentError(l.ToString() + ": " + ec.message());
   tcp::endpoint ep(addr, l.port);
   auto& acc = impl_->acceptor;
   acc.open(ep.protocol(), ec);
-  if (ec && l.all) {
-    // No IPv6 on this host: all IPv4 addresses then.
+  if (ec && l.any) {
+    // No IPv6 on this host: every IPv4 address then.
     ep = tcp::endpoint(asio::ip::address_v4::any(), l.port);
     acc.open(ep.protocol(), ec);
   }
   if (ec) return absl::UnavailableError(l.ToString() + ": " + ec.message());
   acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (ep.address().is_v6() && l.all) acc.set_option(asio::ip::v6_only(false), ec);
+  if (ep.address().is_v6() && l.any) acc.set_option(asio::ip::v6_only(false), ec);
   acc.bind(ep, ec);
   if (ec) return absl::UnavailableError(l.ToString() + ": " + ec.message());
   acc.listen(asio::socket_base::max_listen_connections, ec);

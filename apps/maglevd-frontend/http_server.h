@@ -22,13 +22,13 @@
 
 #include "event_ring.h"
 #include "link.h"
-#include "listen_address.h"
+#include "common/listen_address.h"
 #include "store.h"
 
 namespace maglev::frontend {
 
 struct HttpOptions {
-  ListenAddress listen;
+  maglev::ListenAddress listen;
   std::string admin_user;  // both empty: /admin is off
   std::string admin_password;
   std::chrono::milliseconds flush_delay{20};
@@ -52,8 +52,7 @@ class HttpServer {
 
   // Binds and listens; on failure returns the reason (the caller exits 3).
   absl::Status Listen();
-  // The port actually bound (for tests that pass port 0... not allowed by the
-  // parser, but kept for completeness).
+  // The port actually bound.
   uint16_t port() const;
   // Serves until Shutdown(); returns after every coroutine ended.
   void Run();

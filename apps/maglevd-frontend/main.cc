@@ -17,23 +17,21 @@
 #include <string>
 #include <thread>
 
+#include "api/tls.h"
 #include "channel.h"
 #include "common/log.h"
 #include "event_ring.h"
 #include "http_server.h"
 #include "link.h"
-#include "listen_address.h"
+#include "common/flags.h"
+#include "common/listen_address.h"
 #include "servers.h"
 #include "store.h"
 
 namespace {
 
+constexpr char kProgram[] = "maglevd-frontend";
 constexpr char kDefaultListen[] = "127.0.0.1:8080";
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "maglevd-frontend: %s\n", message.c_str());
-  return 2;
-}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -47,7 +45,7 @@ int main(int argc, char** argv) {
   std::string listen_text = kDefaultListen;
   std::string log_level = "info";
   std::string log_format = "json";
-  maglev::frontend::ClientTls tls;
+  maglev::ClientTlsOptions tls;
   bool version = false;
 
   CLI::App app{
@@ -55,50 +53,53 @@ int main(int argc, char** argv) {
       "Read-only view at /view/; admin actions at /admin/ when MAGLEV_FRONTEND_USER and\n"
       "MAGLEV_FRONTEND_PASSWORD are set."};
   app.option_defaults()->always_capture_default();
-  app.add_option("--server", servers_text,
-                 "maglevds to watch: [NAME=]HOST:PORT[,...] (NAME defaults to the address)")
-      ->envname("MAGLEV_FRONTEND_SERVER");
-  app.add_option("--listen", listen_text,
-                 "HTTP listen address: HOST:PORT, [IPv6]:PORT, localhost:PORT or :PORT (all)")
-      ->envname("MAGLEV_FRONTEND_LISTEN");
-  app.add_option("--log-level", log_level, "debug|info|warn|error")
-      ->envname("MAGLEV_FRONTEND_LOG_LEVEL")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.add_option("--log-format", log_format, "json|text")
-      ->envname("MAGLEV_FRONTEND_LOG_FORMAT")
-      ->check(CLI::IsMember({"json", "text"}));
-  app.add_option("--grpc-tls-ca", tls.ca_file,
-                 "PEM CA bundle to verify maglevd's gRPC certificate with (enables TLS)")
-      ->envname("MAGLEV_FRONTEND_GRPC_TLS_CA");
-  app.add_option("--grpc-tls-cert", tls.cert_file,
-                 "PEM client certificate for maglevds that require one (mTLS)")
-      ->envname("MAGLEV_FRONTEND_GRPC_TLS_CERT");
-  app.add_option("--grpc-tls-key", tls.key_file, "PEM private key of --grpc-tls-cert")
-      ->envname("MAGLEV_FRONTEND_GRPC_TLS_KEY");
+  maglev::EnvFallbacks env;
+  env.Add(app, "--server", servers_text,
+          "maglevds to watch: [NAME=]HOST:PORT[,...] (NAME defaults to the address)",
+          "MAGLEV_FRONTEND_SERVER");
+  env.Add(app, "--listen", listen_text,
+          "HTTP listen address: HOST:PORT, [IPv6]:PORT, localhost:PORT or :PORT (all)",
+          "MAGLEV_FRONTEND_LISTEN");
+  env.Add(app, "--log-level", log_level, "debug|info|warn|error", "MAGLEV_FRONTEND_LOG_LEVEL");
+  env.Add(app, "--log-format", log_format, "json|text", "MAGLEV_FRONTEND_LOG_FORMAT");
+  env.Add(app, "--tls-ca", tls.ca_file,
+          "PEM CA that signed the maglevds' certificates: talk TLS (maglevd --grpc-tls-cert)",
+          "MAGLEV_FRONTEND_TLS_CA");
+  env.Add(app, "--tls-cert", tls.cert_file,
+          "PEM client certificate, for maglevds that require one (--grpc-client-ca)",
+          "MAGLEV_FRONTEND_TLS_CERT");
+  env.Add(app, "--tls-key", tls.key_file, "PEM private key of --tls-cert",
+          "MAGLEV_FRONTEND_TLS_KEY");
+  env.Add(app, "--tls-server-name", tls.server_name,
+          "name to verify in the maglevds' certificates instead of the address's host",
+          "MAGLEV_FRONTEND_TLS_SERVER_NAME");
   app.add_flag("--version", version, "print the version and exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return Usage(e.what());
-  }
+  if (auto rc = maglev::ParseFlags(app, argc, argv, kProgram)) return *rc;
+  env.Apply();
   if (version) {
     std::printf("maglevd-frontend %s\n", MAGLEV_VERSION);
-    return 0;
+    return maglev::kExitOk;
+  }
+  maglev::LogLevel level;
+  if (!maglev::ParseLogLevel(log_level, &level)) {
+    return maglev::UsageError(kProgram, "--log-level: want debug, info, warn or error, not \"" +
+                                            log_level + "\"");
+  }
+  if (log_format != "json" && log_format != "text") {
+    return maglev::UsageError(kProgram, "--log-format: want json or text, not \"" + log_format +
+                                            "\"");
   }
   auto servers = maglev::frontend::ParseServers(servers_text);
-  if (!servers.ok()) return Usage(std::string(servers.status().message()));
-  auto listen = maglev::frontend::ParseHttpListen(listen_text);
-  if (!listen.ok()) return Usage("--listen: " + std::string(listen.status().message()));
-  if (auto s = maglev::frontend::CheckClientTls(tls); !s.ok()) {
-    return Usage(std::string(s.message()));
+  if (!servers.ok()) return maglev::UsageError(kProgram, std::string(servers.status().message()));
+  auto listen = maglev::ParseListenAddress(listen_text);
+  if (!listen.ok()) return maglev::UsageError(kProgram, "--listen: " + std::string(listen.status().message()));
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (const auto& s : *servers) {
+    auto ch = maglev::frontend::MakeMaglevdChannel(s.address, tls);
+    if (!ch.ok()) return maglev::UsageError(kProgram, std::string(ch.status().message()));
+    channels.push_back(*ch);
   }
 
-  maglev::LogLevel level;
-  maglev::ParseLogLevel(log_level, &level);
   maglev::Logger::Get().SetLevel(level);
   maglev::Logger::Get().SetFormat(log_format == "text" ? maglev::LogFormat::kText
                                                        : maglev::LogFormat::kJson);
@@ -120,11 +121,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<maglev::frontend::Link>> links;
   std::map<std::string, maglev::frontend::Link*> by_name;
-  for (const auto& s : *servers) {
+  for (size_t i = 0; i < servers->size(); ++i) {
+    const auto& s = (*servers)[i];
     store.AddMaglevd(s.name, s.address);
-    links.push_back(std::make_unique<maglev::frontend::Link>(
-        s.name, s.address, maglev::frontend::MakeMaglevdChannel(s.address, tls), store,
-        maglev::frontend::LinkOptions()));
+    links.push_back(std::make_unique<maglev::frontend::Link>(s.name, s.address, channels[i], store,
+                                                             maglev::frontend::LinkOptions()));
     by_name[s.name] = links.back().get();
   }
 
@@ -136,9 +137,8 @@ int main(int argc, char** argv) {
   if (auto s = server->Listen(); !s.ok()) {
     maglev::LogError("http-listen-failed",
                      {{"address", listen->ToString()}, {"error", std::string(s.message())}});
-    std::fprintf(stderr, "maglevd-frontend: cannot listen on %s: %s\n", listen->ToString().c_str(),
-                 std::string(s.message()).c_str());
-    return 3;
+    std::fprintf(stderr, "maglevd-frontend: cannot listen on %s\n", std::string(s.message()).c_str());
+    return maglev::kExitListen;
   }
   server_ptr = server.get();
   bool admin = !hopt.admin_user.empty() || !hopt.admin_password.empty();
@@ -167,5 +167,5 @@ int main(int argc, char** argv) {
     signals.join();
   }
   maglev::LogInfo("frontend-stopped");
-  return 0;
+  return maglev::kExitOk;
 }

@@ -2,38 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "http_server.h"
-#include "listen_address.h"
 #include "servers.h"
 
 namespace maglev::frontend {
 namespace {
-
-TEST(ParseHttpListen, AcceptsTheFourForms) {
-  auto v4 = ParseHttpListen("127.0.0.1:8080");
-  ASSERT_TRUE(v4.ok());
-  EXPECT_EQ(v4->host, "127.0.0.1");
-  EXPECT_EQ(v4->port, 8080);
-  EXPECT_FALSE(v4->all);
-  auto v6 = ParseHttpListen("[::1]:80");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_EQ(v6->ToString(), "[::1]:80");
-  auto lh = ParseHttpListen("localhost:65535");
-  ASSERT_TRUE(lh.ok());
-  EXPECT_EQ(lh->host, "127.0.0.1");
-  auto all = ParseHttpListen(":8080");
-  ASSERT_TRUE(all.ok());
-  EXPECT_TRUE(all->all);
-  EXPECT_EQ(all->ToString(), ":8080");
-}
-
-TEST(ParseHttpListen, RejectsWhatCannotBeBound) {
-  for (const char* bad : {"", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                          "127.0.0.1:80x", "::1:80", "[::1:80", "[]:80", "[127.0.0.1]:80",
-                          "example.com:80", "1.2.3:80", ":-1", "127.0.0.1:+80"}) {
-    EXPECT_FALSE(ParseHttpListen(bad).ok()) << bad;
-  }
-}
 
 TEST(ParseServers, NamesDefaultToTheAddress) {
   auto s = ParseServers("127.0.0.1:9090, r2=[::1]:9091,r3=router3.example:9090");

@@ -131,7 +131,9 @@ export class Proc {
 
 export async function startVppsim(dir, name) {
   const sock = path.join(dir, `${name}-vpp.sock`);
-  const p = new Proc([path.join(BIN_DIR, "maglev-vppsim"), "--socket", sock], { name: `vppsim-${name}` });
+  // Its own stats socket: both simulators live in one directory.
+  const p = new Proc([path.join(BIN_DIR, "maglev-vppsim"), "--socket", sock, "--stats-socket", `${sock}.stats`],
+                     { name: `vppsim-${name}` });
   await waitFor(() => fs.existsSync(sock) || !p.running(), { what: `${name}'s maglev-vppsim socket` });
   if (!p.running()) throw new Error(`maglev-vppsim exited: ${p.text()}`);
   p.socket = sock;
