@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "assets.h"
 #include "common/log.h"
@@ -201,8 +203,9 @@ struct HttpServer::Impl {
         links(std::move(l)),
         counters(c),
         ioc(1),
+        sse_ioc(1),
         acceptor(ioc),
-        flush_timer(ioc) {}
+        flush_timer(sse_ioc) {}
 
   HttpOptions opt;
   Store& store;
@@ -211,8 +214,9 @@ struct HttpServer::Impl {
   HttpCounters& counters;
   std::atomic<bool> flush_pending{false};
   std::atomic<bool> stopping{false};
-  std::set<SseStream*> streams;    // HTTP thread only
-  std::set<tcp::socket*> sockets;  // HTTP thread only: closed on shutdown
+  std::set<SseStream*> streams;        // SSE thread only
+  std::set<tcp::socket*> sockets;      // request thread only: closed on shutdown
+  std::set<tcp::socket*> sse_sockets;  // SSE thread only: closed on shutdown
 
   // Admin calls in flight (gRPC threads complete them).
   std::mutex rpc_mu;
@@ -220,9 +224,12 @@ struct HttpServer::Impl {
   std::set<grpc::ClientContext*> rpc_contexts;
   size_t rpc_outstanding = 0;
 
-  // Declared after what the coroutines' frames touch when the io_context
-  // destroys them, and before the I/O objects that need it.
+  // Declared after what the coroutines' frames touch when the io_contexts
+  // destroy them, and before the I/O objects that need them. `ioc` accepts
+  // and answers requests; `sse_ioc` (a thread of its own) feeds the event
+  // streams, so that API calls never queue behind a fan-out burst.
   asio::io_context ioc;
+  asio::io_context sse_ioc;
   tcp::acceptor acceptor;
   asio::steady_timer flush_timer;
 
@@ -230,7 +237,7 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Connection(tcp::socket socket);
-  asio::awaitable<void> ServeEvents(beast::tcp_stream& stream, const Request& req);
+  asio::awaitable<void> ServeEvents(tcp::socket socket, Request req);
   asio::awaitable<Response> Handle(const Request& req);
   asio::awaitable<Response> Admin(const Request& req, const std::vector<std::string>& seg,
                                   const std::string& user);
@@ -352,8 +359,17 @@ asio::awaitable<void> HttpServer::Impl::Connection(tcp::socket socket) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (req.method() == http::verb::get && path == "/view/api/events") {
-      co_await ServeEvents(stream, req);
-      break;
+      // Hand the connection over to the SSE thread.
+      beast::error_code ec2;
+      tcp::socket moved = stream.release_socket();
+      sockets.erase(raw);
+      auto protocol = moved.local_endpoint(ec2).protocol();
+      auto fd = moved.release(ec2);
+      if (ec2) co_return;
+      tcp::socket handed(sse_ioc, protocol, fd);
+      asio::co_spawn(sse_ioc, ServeEvents(std::move(handed), std::move(req)),
+                     [](std::exception_ptr) {});
+      co_return;
     }
     Response res = co_await Handle(req);
     if (stopping) break;
@@ -367,7 +383,16 @@ asio::awaitable<void> HttpServer::Impl::Connection(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
-asio::awaitable<void> HttpServer::Impl::ServeEvents(beast::tcp_stream& stream, const Request& req) {
+asio::awaitable<void> HttpServer::Impl::ServeEvents(tcp::socket socket, Request req) {
+  beast::tcp_stream stream(std::move(socket));
+  tcp::socket* raw = &stream.socket();
+  sse_sockets.insert(raw);
+  struct UnregisterSocket {
+    Impl* impl;
+    tcp::socket* s;
+    ~UnregisterSocket() { impl->sse_sockets.erase(s); }
+  } unregister_socket{this, raw};
+  if (stopping) co_return;
   auto now = EventRing::Clock::now;
   std::string last(req["Last-Event-ID"]);
   if (last.empty()) {
@@ -406,7 +431,7 @@ asio::awaitable<void> HttpServer::Impl::ServeEvents(beast::tcp_stream& stream, c
   auto [hec, hn] = co_await asio::async_write(stream, asio::buffer(head), kAwait);
   if (hec) co_return;
 
-  SseStream self(ioc);
+  SseStream self(sse_ioc);
   streams.insert(&self);
   ++counters.sse_clients;
   struct Unregister {
@@ -743,8 +768,12 @@ uint16_t HttpServer::port() const {
 }
 
 void HttpServer::Run() {
+  auto guard = asio::make_work_guard(impl_->sse_ioc);
+  std::thread sse([this] { impl_->sse_ioc.run(); });
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
   impl_->ioc.run();
+  guard.reset();
+  sse.join();
 }
 
 void HttpServer::Shutdown() {
@@ -756,8 +785,12 @@ void HttpServer::Shutdown() {
   asio::post(impl_->ioc, [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
-    impl->flush_timer.cancel();
     for (auto* s : impl->sockets) s->close(ec);
+  });
+  asio::post(impl_->sse_ioc, [impl = impl_.get()] {
+    beast::error_code ec;
+    impl->flush_timer.cancel();
+    for (auto* s : impl->sse_sockets) s->close(ec);
     impl->Flush();
   });
 }
@@ -765,7 +798,7 @@ void HttpServer::Shutdown() {
 void HttpServer::Notify() {
   Impl* impl = impl_.get();
   if (impl->flush_pending.exchange(true)) return;
-  asio::post(impl->ioc, [impl] {
+  asio::post(impl->sse_ioc, [impl] {
     impl->flush_timer.expires_after(impl->opt.flush_delay);
     impl->flush_timer.async_wait([impl](beast::error_code) { impl->Flush(); });
   });

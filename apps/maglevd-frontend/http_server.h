@@ -4,8 +4,11 @@
 //   /healthz, and /admin/ (HTTP basic auth; off without credentials) with
 //   the POST endpoints that call the maglevd a request names.
 //
-// Runs on one io_context thread (Run()): every connection, every SSE stream
-// and every admin call is a coroutine on it. It never waits for a maglevd:
+// Two io_context threads: the caller's (Run()) accepts connections and
+// answers requests, admin calls included; a second one feeds the SSE
+// streams, so that an API call never waits behind a fan-out burst. Every
+// connection and stream is a coroutine on one of them. It never waits for a
+// maglevd:
 // reads come from the Store, admin calls use gRPC's callback API and resume
 // the coroutine when the answer is back. The SSE streams are fed from the
 // EventRing; publishers only wake them (Notify(), any thread), at most once
@@ -31,7 +34,7 @@ struct HttpOptions {
   maglev::ListenAddress listen;
   std::string admin_user;  // both empty: /admin is off
   std::string admin_password;
-  std::chrono::milliseconds flush_delay{20};
+  std::chrono::milliseconds flush_delay{25};
   std::chrono::seconds heartbeat{15};
   std::chrono::milliseconds retry{2000};  // SSE `retry:`
   std::chrono::milliseconds admin_timeout{10000};

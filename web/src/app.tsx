@@ -3,9 +3,9 @@
 // the routers disagree), frontend cards with their pools and backends, the
 // VPP panel, and in /admin/ the actions and a live event log.
 import { createEffect, createMemo, createSignal, For, JSX, on, onCleanup, Show, splitProps } from "solid-js";
-import { createStore } from "solid-js/store";
+import { createStore, unwrap } from "solid-js/store";
 import {
-  Backend, bucketShares, compareRouters, emptyState, Frontend, frontendHealth, formatAge,
+  addressIndex, Backend, bucketShares, compareRouters, emptyState, Frontend, frontendHealth, formatAge,
   healthRank, lastChangeNs, LogEntry, Maglevd, PoolBackend, problems, State, timeline,
 } from "./model";
 import { adminPost, startStream } from "./stream";
@@ -54,10 +54,10 @@ function Timeline(props: { backend: Backend; now: number }) {
   );
 }
 
-function Buckets(props: { fe: Frontend; m: Maglevd }) {
+function Buckets(props: { fe: Frontend; byAddress: Record<string, string> }) {
   const shares = createMemo(() => {
     let start = 0;
-    return bucketShares(props.fe, props.m.backends).map((s, i) => {
+    return bucketShares(props.fe, props.byAddress).map((s, i) => {
       const out = { ...s, start, hue: (200 + i * 47) % 360 };
       start += s.share;
       return out;
@@ -82,8 +82,26 @@ function Buckets(props: { fe: Frontend; m: Maglevd }) {
   );
 }
 
+// Long lists (a router may have thousands of frontends) are put on screen in
+// slices: the first `first` at once, then `step` more per frame, so the first
+// screen appears at once and the page stays responsive while the rest follow.
+function progressive<T>(list: () => T[], first = 40, step = 60): () => T[] {
+  const [limit, setLimit] = createSignal(first);
+  let timer: number | undefined;
+  createEffect(() => {
+    const n = list().length;
+    if (limit() < n && timer === undefined) {
+      timer = window.setTimeout(() => { timer = undefined; setLimit(limit() + step); }, 16);
+    }
+  });
+  onCleanup(() => clearTimeout(timer));
+  return () => list().slice(0, limit());
+}
+
 interface Ctx {
   state: State;
+  // state.rev, at most every 250 ms: what summaries of everything follow
+  slowRev: () => number;
   now: () => number;
   admin: boolean;
   notify: (msg: string, ok: boolean) => void;
@@ -164,7 +182,7 @@ function BackendRow(props: { ctx: Ctx; m: Maglevd; fe: Frontend; pool: string; p
   );
 }
 
-function FrontendCard(props: { ctx: Ctx; m: Maglevd; fe: Frontend }) {
+function FrontendCard(props: { ctx: Ctx; m: Maglevd; fe: Frontend; byAddress: Record<string, string> }) {
   const h = createMemo(() => frontendHealth(props.fe));
   return (
     <Flash key={`${props.m.name}/frontend/${props.fe.name}`} changed={props.ctx.state.changed} class="card"
@@ -182,7 +200,7 @@ function FrontendCard(props: { ctx: Ctx; m: Maglevd; fe: Frontend }) {
       <Show when={h().reasons.length}>
         <div class="reasons">{h().reasons.join(" · ")}</div>
       </Show>
-      <Buckets fe={props.fe} m={props.m} />
+      <Buckets fe={props.fe} byAddress={props.byAddress} />
       <For each={props.fe.pools}>
         {(pool) => (
           <div class="pool">
@@ -241,14 +259,26 @@ function VppPanel(props: { ctx: Ctx; m: Maglevd }) {
 
 function RouterView(props: { ctx: Ctx; name: string }) {
   const m = () => props.ctx.state.maglevds[props.name];
+  const byAddress = createMemo(() => {
+    props.ctx.slowRev();
+    const mm = unwrap(props.ctx.state).maglevds[props.name];
+    return mm ? addressIndex(mm.backends) : {};
+  });
   const cards = createMemo(() => {
-    const mm = m();
+    props.ctx.slowRev();
+    const mm = unwrap(props.ctx.state).maglevds[props.name];
     if (!mm) return [];
     return Object.values(mm.frontends)
       .map((fe) => ({ fe, rank: healthRank(frontendHealth(fe).health) }))
       .sort((a, b) => a.rank - b.rank || a.fe.name.localeCompare(b.fe.name))
       .map((x) => x.fe.name);
   });
+  const [filter, setFilter] = createSignal("");
+  const filtered = createMemo(() => {
+    const f = filter().trim().toLowerCase();
+    return f ? cards().filter((n) => n.toLowerCase().includes(f)) : cards();
+  });
+  const shownCards = progressive(filtered);
   return (
     <Show when={m()} fallback={<div class="panel">no maglevd named {props.name}</div>}>
       <Show when={!m().status.connected}>
@@ -259,7 +289,11 @@ function RouterView(props: { ctx: Ctx; name: string }) {
       </Show>
       <div classList={{ stale: !m().status.connected }}>
         <VppPanel ctx={props.ctx} m={m()} />
-        <For each={cards()}>{(name) => <Show when={m().frontends[name]}><FrontendCard ctx={props.ctx} m={m()} fe={m().frontends[name]} /></Show>}</For>
+        <div class="filter">
+          <input placeholder="filter frontends" value={filter()} onInput={(e) => setFilter(e.currentTarget.value)} data-testid="filter" />
+          <span class="muted small"> {filtered().length} of {cards().length} frontends, problems first</span>
+        </div>
+        <For each={shownCards()}>{(name) => <Show when={m().frontends[name]}><FrontendCard ctx={props.ctx} m={m()} fe={m().frontends[name]} byAddress={byAddress()} /></Show>}</For>
       </div>
     </Show>
   );
@@ -267,13 +301,21 @@ function RouterView(props: { ctx: Ctx; name: string }) {
 
 function AllRouters(props: { ctx: Ctx }) {
   const s = props.ctx.state;
-  const probs = createMemo(() => problems(s));
-  const cmp = createMemo(() => compareRouters(s));
+  // Summaries of everything: computed on the raw state when it changed, at
+  // most every 250 ms, not on every field they read.
+  const raw = () => { props.ctx.slowRev(); return unwrap(s); };
+  const probs = createMemo(() => problems(raw()));
+  const cmp = createMemo(() => compareRouters(raw()));
   const frontends = createMemo(() => {
+    const r = raw();
     const names = new Set<string>();
-    for (const n of s.order) for (const f of Object.keys(s.maglevds[n]?.frontends || {})) names.add(f);
-    return [...names].sort();
+    for (const n of r.order) for (const f of Object.keys(r.maglevds[n]?.frontends || {})) names.add(f);
+    // Disagreements first.
+    const c = cmp();
+    const bad = (f: string) => (c[f] && c[f].reasons.length ? 0 : 1);
+    return [...names].sort((a, b) => bad(a) - bad(b) || a.localeCompare(b));
   });
+  const shownFrontends = progressive(frontends);
   return (
     <>
       <div class="panel" data-testid="problems">
@@ -307,7 +349,7 @@ function AllRouters(props: { ctx: Ctx }) {
         <table data-testid="consistency">
           <thead><tr><th>frontend</th><For each={s.order}>{(n) => <th>{n}</th>}</For><th>ECMP consistency</th></tr></thead>
           <tbody>
-            <For each={frontends()}>
+            <For each={shownFrontends()}>
               {(f) => {
                 const d = () => cmp()[f];
                 const agree = () => !d() || d().reasons.length === 0;
@@ -378,6 +420,13 @@ export function App() {
   const [live, setLive] = createSignal(false);
   const [route, setRoute] = createSignal(window.location.hash);
   const [toast, setToast] = createSignal<{ msg: string; ok: boolean } | null>(null);
+  const [slowRev, setSlowRev] = createSignal(0);
+  let revTimer: number | undefined;
+  createEffect(on(() => state.rev, (rev) => {
+    if (revTimer !== undefined) return;
+    const delay = state.loaded && slowRev() === 0 ? 0 : 250;
+    revTimer = window.setTimeout(() => { revTimer = undefined; setSlowRev(state.rev || rev); }, delay);
+  }));
   const admin = /\/admin\//.test(window.location.pathname);
   const tick = setInterval(() => setNow(Date.now()), 1000);
   const onHash = () => setRoute(window.location.hash);
@@ -386,7 +435,7 @@ export function App() {
   onCleanup(() => { clearInterval(tick); window.removeEventListener("hashchange", onHash); stream.close(); });
   let toastTimer: number | undefined;
   const ctx: Ctx = {
-    state, now, admin,
+    state, slowRev, now, admin,
     notify: (msg, ok) => { setToast({ msg, ok }); clearTimeout(toastTimer); toastTimer = window.setTimeout(() => setToast(null), 4000); },
   };
   const current = () => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from "vitest";
 import {
-  applyEvent, Backend, bucketShares, compareRouters, emptyState, formatAge, Frontend,
+  addressIndex, applyEvent, Backend, bucketShares, compareRouters, emptyState, formatAge, Frontend,
   frontendHealth, LOG_LIMIT, loadSnapshot, parseId, problems, Snapshot, State, timeline,
 } from "./model";
 
@@ -85,6 +85,7 @@ describe("applyEvent", () => {
     expect(applyEvent(s, "backend", { maglevd: "r1", name: "web0", backend: be("web0", "127.0.1.1", "down") }, `${E}-11`, 5)).toBe("applied");
     expect(s.maglevds.r1.backends.web0.state).toBe("down");
     expect(s.seq).toBe(11);
+    expect(s.rev).toBe(2);
     expect(s.changed["r1/backend/web0"]).toBe(5);
   });
   it("asks for a resync on a gap, another epoch, or a resync event", () => {
@@ -212,7 +213,7 @@ describe("bucketShares", () => {
       { address: "127.0.1.2", weight: 100, buckets: 700, flags: 1 },
       { address: "127.0.1.9", weight: 0, buckets: 0, flags: 0 },
     ] } });
-    const s = bucketShares(f, { web0: be("web0", "127.0.1.1"), web1: be("web1", "127.0.1.2") });
+    const s = bucketShares(f, addressIndex({ web0: be("web0", "127.0.1.1"), web1: be("web1", "127.0.1.2") }));
     expect(s).toEqual([
       { name: "web1", address: "127.0.1.2", buckets: 700, share: 0.7 },
       { name: "web0", address: "127.0.1.1", buckets: 300, share: 0.3 },
@@ -220,6 +221,10 @@ describe("bucketShares", () => {
   });
   it("is empty without a VIP", () => {
     expect(bucketShares(fe("w", [], { vip: null }), {})).toEqual([]);
+  });
+  it("falls back to the address for an AS that is no backend", () => {
+    const f = fe("w", [], { vip: { ases: [{ address: "10.9.9.9", weight: 1, buckets: 4, flags: 0 }] } });
+    expect(bucketShares(f, {})[0].name).toBe("10.9.9.9");
   });
 });
 

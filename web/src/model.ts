@@ -141,12 +141,15 @@ export interface State {
   log: LogEntry[];
   // "maglevd/kind/name" -> ms of the last change (drives the flash)
   changed: Record<string, number>;
+  // Bumped by every change: views that summarise everything depend on it
+  // alone (and read the raw object) instead of on every field.
+  rev: number;
 }
 
 export const LOG_LIMIT = 500;
 
 export function emptyState(): State {
-  return { loaded: false, epoch: "", seq: 0, order: [], maglevds: {}, log: [], changed: {} };
+  return { loaded: false, epoch: "", seq: 0, order: [], maglevds: {}, log: [], changed: {}, rev: 0 };
 }
 
 export function parseId(id: string): { epoch: string; seq: number } | null {
@@ -194,6 +197,7 @@ export function loadSnapshot(s: State, snap: Snapshot): void {
   for (const k of Object.keys(s.maglevds)) if (!(k in next)) delete s.maglevds[k];
   for (const k of Object.keys(next)) s.maglevds[k] = next[k];
   s.loaded = true;
+  s.rev++;
 }
 
 export type Applied = "applied" | "ignored" | "resync";
@@ -214,6 +218,7 @@ export function applyEvent(s: State, type: string, data: any, id: string, now: n
     return "resync";
   }
   s.seq = parsed.seq;
+  s.rev++;
   const m = data && s.maglevds[data.maglevd];
   if (!m) return "applied";
   switch (type) {
@@ -372,12 +377,17 @@ export interface Share {
   share: number;
 }
 
-// Each backend's share of the VIP's Maglev buckets, as VPP reports them.
-export function bucketShares(fe: Frontend, backends: Record<string, Backend>): Share[] {
-  const ases = fe.vip && fe.vip.ases ? fe.vip.ases : [];
-  const total = ases.reduce((n, a) => n + a.buckets, 0);
+// address -> backend name, built once per maglevd (not once per frontend).
+export function addressIndex(backends: Record<string, Backend>): Record<string, string> {
   const byAddress: Record<string, string> = {};
   for (const b of Object.values(backends)) byAddress[b.address] = b.name;
+  return byAddress;
+}
+
+// Each backend's share of the VIP's Maglev buckets, as VPP reports them.
+export function bucketShares(fe: Frontend, byAddress: Record<string, string>): Share[] {
+  const ases = fe.vip && fe.vip.ases ? fe.vip.ases : [];
+  const total = ases.reduce((n, a) => n + a.buckets, 0);
   return ases
     .filter((a) => a.buckets > 0)
     .map((a) => ({ name: byAddress[a.address] || a.address, address: a.address, buckets: a.buckets,
