@@ -24,7 +24,8 @@ std::string EventRing::IdOf(uint64_t seq) const {
 uint64_t EventRing::Append(std::string_view type, std::string_view data, Clock::time_point now) {
   std::lock_guard lock(mu_);
   uint64_t seq = ++last_seq_;
-  entries_.push_back({seq, now, std::make_shared<const std::string>(FormatFrame(IdOf(seq), type, data))});
+  entries_.push_back(
+      {seq, now, std::make_shared<const std::string>(FormatFrame(IdOf(seq), type, data))});
   while (entries_.size() > max_events_) entries_.pop_front();
   ExpireLocked(now);
   return seq;

@@ -55,8 +55,7 @@ class EventRing {
   size_t size() const;
 
   // "id: ..\nevent: ..\ndata: ..\n\n"; data must not contain newlines.
-  static std::string FormatFrame(std::string_view id, std::string_view type,
-                                 std::string_view data);
+  static std::string FormatFrame(std::string_view id, std::string_view type, std::string_view data);
 
  private:
   struct Entry {

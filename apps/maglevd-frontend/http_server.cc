@@ -483,9 +483,8 @@ Response HttpServer::Impl::Asset(const Request& req, const std::string& path) {
   if (!a) return Error(req, http::status::not_found, "not found");
   Response res = Make(req, http::status::ok, std::string(a->data), a->content_type);
   // vite names bundles by content hash: they never change under one name.
-  res.set(http::field::cache_control, path.rfind("assets/", 0) == 0
-                                          ? "public, max-age=31536000, immutable"
-                                          : "no-cache");
+  res.set(http::field::cache_control,
+          path.rfind("assets/", 0) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
   return res;
 }
 
@@ -578,8 +577,8 @@ asio::awaitable<Response> HttpServer::Impl::Handle(const Request& req) {
 }
 
 asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
-                                                   const std::vector<std::string>& seg,
-                                                   const std::string& user) {
+                                                  const std::vector<std::string>& seg,
+                                                  const std::string& user) {
   if (seg.size() == 3 && seg[2] == "whoami") {
     co_return Make(req, http::status::ok, json({{"user", user}}).dump());
   }
@@ -611,7 +610,8 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
   }
   const std::string& m = seg[3];
   auto link_it = links.find(m);
-  if (link_it == links.end()) co_return Error(req, http::status::not_found, "no maglevd named " + m);
+  if (link_it == links.end())
+    co_return Error(req, http::status::not_found, "no maglevd named " + m);
   Link& link = *link_it->second;
   maglev::Maglev::Stub& stub = link.stub();
   auto fail = [&](const grpc::Status& s, const std::string& action) {
@@ -656,7 +656,8 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
     d.frontends.insert(r.resp.frontends().begin(), r.resp.frontends().end());
     d.lb_state = true;
     link.MarkDirty(d);
-    co_return done(what, {{"backend", b}, {"state", r.resp.state()}, {"enabled", r.resp.enabled()}});
+    co_return done(what,
+                   {{"backend", b}, {"state", r.resp.state()}, {"enabled", r.resp.enabled()}});
   }
   // frontend/{f}/pool/{p}/backend/{b}/weight  {"weight": N}
   if (seg.size() == 11 && seg[4] == "frontend" && seg[6] == "pool" && seg[8] == "backend" &&
@@ -712,8 +713,8 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
               {"semantic_error", r.resp.semantic_error()},
               {"reload_error", r.resp.reload_error()}};
     if (!r.resp.ok()) {
-      LogWarn("admin-action", {{"user", user}, {"maglevd", m}, {"action", "config reload"},
-                               {"error", "refused"}});
+      LogWarn("admin-action",
+              {{"user", user}, {"maglevd", m}, {"action", "config reload"}, {"error", "refused"}});
       j["error"] = "the configuration was not applied";
       co_return Make(req, http::status::unprocessable_entity,
                      j.dump(-1, ' ', false, json::error_handler_t::replace));

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "common/listen_address.h"
 #include "event_ring.h"
 #include "link.h"
-#include "common/listen_address.h"
 #include "store.h"
 
 namespace maglev::frontend {

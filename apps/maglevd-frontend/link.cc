@@ -219,8 +219,10 @@ void Link::WorkLoop() {
       }
     }
     if (full) {
-      if (FullRefresh()) next_full = Clock::now() + opt_.refresh_interval;
-      else next_full = Clock::now() + opt_.backoff_max;
+      if (FullRefresh())
+        next_full = Clock::now() + opt_.refresh_interval;
+      else
+        next_full = Clock::now() + opt_.backoff_max;
     } else {
       Fetch(std::move(d));
     }

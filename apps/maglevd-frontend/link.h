@@ -41,8 +41,8 @@ struct LinkOptions {
 
 class Link {
  public:
-  Link(std::string name, std::string address, std::shared_ptr<grpc::Channel> channel,
-       Store& store, LinkOptions options);
+  Link(std::string name, std::string address, std::shared_ptr<grpc::Channel> channel, Store& store,
+       LinkOptions options);
   ~Link();
   Link(const Link&) = delete;
   Link& operator=(const Link&) = delete;

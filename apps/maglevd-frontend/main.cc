@@ -19,12 +19,12 @@
 
 #include "api/tls.h"
 #include "channel.h"
+#include "common/flags.h"
+#include "common/listen_address.h"
 #include "common/log.h"
 #include "event_ring.h"
 #include "http_server.h"
 #include "link.h"
-#include "common/flags.h"
-#include "common/listen_address.h"
 #include "servers.h"
 #include "store.h"
 
@@ -82,17 +82,18 @@ int main(int argc, char** argv) {
   }
   maglev::LogLevel level;
   if (!maglev::ParseLogLevel(log_level, &level)) {
-    return maglev::UsageError(kProgram, "--log-level: want debug, info, warn or error, not \"" +
-                                            log_level + "\"");
+    return maglev::UsageError(
+        kProgram, "--log-level: want debug, info, warn or error, not \"" + log_level + "\"");
   }
   if (log_format != "json" && log_format != "text") {
-    return maglev::UsageError(kProgram, "--log-format: want json or text, not \"" + log_format +
-                                            "\"");
+    return maglev::UsageError(kProgram,
+                              "--log-format: want json or text, not \"" + log_format + "\"");
   }
   auto servers = maglev::frontend::ParseServers(servers_text);
   if (!servers.ok()) return maglev::UsageError(kProgram, std::string(servers.status().message()));
   auto listen = maglev::ParseListenAddress(listen_text);
-  if (!listen.ok()) return maglev::UsageError(kProgram, "--listen: " + std::string(listen.status().message()));
+  if (!listen.ok())
+    return maglev::UsageError(kProgram, "--listen: " + std::string(listen.status().message()));
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (const auto& s : *servers) {
     auto ch = maglev::frontend::MakeMaglevdChannel(s.address, tls);
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
   if (auto s = server->Listen(); !s.ok()) {
     maglev::LogError("http-listen-failed",
                      {{"address", listen->ToString()}, {"error", std::string(s.message())}});
-    std::fprintf(stderr, "maglevd-frontend: cannot listen on %s\n", std::string(s.message()).c_str());
+    std::fprintf(stderr, "maglevd-frontend: cannot listen on %s\n",
+                 std::string(s.message()).c_str());
     return maglev::kExitListen;
   }
   server_ptr = server.get();

@@ -25,8 +25,7 @@ bool ValidAddress(std::string_view a) {
   std::string_view host = a.substr(0, colon), port = a.substr(colon + 1);
   unsigned p = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 ||
-      p > 65535) {
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
     return false;
   }
   if (host.front() == '[') return host.size() > 2 && host.back() == ']';

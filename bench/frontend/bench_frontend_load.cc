@@ -6,6 +6,7 @@
 // recorded. Prints the numbers; no pass/fail.
 //
 //   bench_frontend_load --target 127.0.0.1:8080 --clients 500 --seconds 30
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +17,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,7 +63,8 @@ asio::awaitable<void> RunSse(tcp::endpoint ep, Sse& s, const Clock::time_point& 
     s.closed = true;
     co_return;
   }
-  std::string req = "GET /view/api/events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n";
+  std::string req =
+      "GET /view/api/events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n";
   auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(req), kAwait);
   if (wec) co_return;
   std::string pending;
@@ -94,7 +95,8 @@ asio::awaitable<void> RunSse(tcp::endpoint ep, Sse& s, const Clock::time_point& 
       if (id_at) f.remove_prefix(id_at + 1);
       size_t dash = f.find('-');
       size_t nl = f.find('\n');
-      uint64_t seq = std::strtoull(std::string(f.substr(dash + 1, nl - dash - 1)).c_str(), nullptr, 10);
+      uint64_t seq =
+          std::strtoull(std::string(f.substr(dash + 1, nl - dash - 1)).c_str(), nullptr, 10);
       if (f.find("\nevent: resync\n") != std::string_view::npos) {
         ++s.resyncs;
         s.last = seq;
@@ -118,15 +120,16 @@ struct Latencies {
   size_t bytes = 0;
 };
 
-asio::awaitable<void> RunApi(tcp::endpoint ep, const Options& o, std::map<std::string, Latencies>& out,
-                             const Clock::time_point& end) {
+asio::awaitable<void> RunApi(tcp::endpoint ep, const Options& o,
+                             std::map<std::string, Latencies>& out, const Clock::time_point& end) {
   auto ex = co_await asio::this_coro::executor;
   auto stream = std::make_unique<beast::tcp_stream>(ex);
   bool connected = false;
   asio::steady_timer timer(ex);
   auto next = Clock::now();
   size_t i = 0;
-  auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / o.api_rate));
+  auto period =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / o.api_rate));
   while (Clock::now() < end) {
     next += period;
     timer.expires_at(next);
@@ -209,7 +212,8 @@ int main(int argc, char** argv) {
     }
   }
   asio::io_context ioc(1);
-  tcp::endpoint ep(asio::ip::make_address(o.host), static_cast<uint16_t>(std::atoi(o.port.c_str())));
+  tcp::endpoint ep(asio::ip::make_address(o.host),
+                   static_cast<uint16_t>(std::atoi(o.port.c_str())));
   std::vector<Sse> sse(o.clients);
   std::map<std::string, Latencies> api;
   auto start = Clock::now();
@@ -239,9 +243,10 @@ int main(int argc, char** argv) {
   }
   double secs = o.seconds;
   std::printf("SSE clients connected: %llu of %d\n", (unsigned long long)connected, o.clients);
-  std::printf("events received: %llu in %.0f s = %.0f/s per client (min %llu, max %llu per client)\n",
-              (unsigned long long)events, secs, connected ? events / secs / connected : 0.0,
-              (unsigned long long)min_ev, (unsigned long long)max_ev);
+  std::printf(
+      "events received: %llu in %.0f s = %.0f/s per client (min %llu, max %llu per client)\n",
+      (unsigned long long)events, secs, connected ? events / secs / connected : 0.0,
+      (unsigned long long)min_ev, (unsigned long long)max_ev);
   std::printf("events lost (gaps in ids): %llu, resyncs: %llu, bytes: %.1f MB\n",
               (unsigned long long)gaps, (unsigned long long)resyncs, bytes / 1e6);
   std::printf("%-22s %8s %8s %8s %8s %8s %7s %10s\n", "API call", "count", "p50 ms", "p90 ms",
@@ -253,7 +258,7 @@ int main(int argc, char** argv) {
                 (unsigned long long)l.errors, l.bytes);
     all.insert(all.end(), l.ms.begin(), l.ms.end());
   }
-  std::printf("%-22s %8zu %8.2f %8.2f %8.2f %8.2f\n", "all", all.size(), Pct(all, 50),
-              Pct(all, 90), Pct(all, 99), Pct(all, 100));
+  std::printf("%-22s %8zu %8.2f %8.2f %8.2f %8.2f\n", "all", all.size(), Pct(all, 50), Pct(all, 90),
+              Pct(all, 99), Pct(all, 100));
   return 0;
 }

@@ -83,25 +83,24 @@ int main(int argc, char** argv) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     auto cursor = std::make_shared<uint64_t>(ring.last_seq());
-    res.set_content_provider(
-        "text/event-stream", [&, cursor](size_t, httplib::DataSink& sink) {
-          for (;;) {
-            auto b = ring.Collect(*cursor, 256 * 1024, Clock::now());
-            if (b.gap) {
-              *cursor = ring.last_seq();
-              continue;
-            }
-            if (!b.frames.empty()) {
-              std::string out;
-              for (const auto& f : b.frames) out += *f;
-              *cursor = b.last_seq;
-              return sink.write(out.data(), out.size());
-            }
-            std::unique_lock lock(mu);
-            cv.wait_for(lock, std::chrono::seconds(15));
-            if (stop) return false;
-          }
-        });
+    res.set_content_provider("text/event-stream", [&, cursor](size_t, httplib::DataSink& sink) {
+      for (;;) {
+        auto b = ring.Collect(*cursor, 256 * 1024, Clock::now());
+        if (b.gap) {
+          *cursor = ring.last_seq();
+          continue;
+        }
+        if (!b.frames.empty()) {
+          std::string out;
+          for (const auto& f : b.frames) out += *f;
+          *cursor = b.last_seq;
+          return sink.write(out.data(), out.size());
+        }
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, std::chrono::seconds(15));
+        if (stop) return false;
+      }
+    });
   });
   std::printf("bench_httplib_sse: %s:%d, %zu worker threads, %.0f events/s\n", host.c_str(), port,
               threads, rate);

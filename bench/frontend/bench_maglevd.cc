@@ -151,8 +151,7 @@ class Router final : public maglev::Maglev::Service {
     return Status::OK;
   }
 
-  Status GetVPPInfo(ServerContext*, const maglev::GetVPPInfoRequest*,
-                    maglev::VPPInfo* r) override {
+  Status GetVPPInfo(ServerContext*, const maglev::GetVPPInfoRequest*, maglev::VPPInfo* r) override {
     r->set_version("bench");
     r->set_connected(true);
     r->set_lb_api("lb 1.2.0 (weights)");

@@ -46,8 +46,8 @@ TEST(EventRing, TellsToResyncForOtherEpochsFutureIdsAndGarbage) {
   EventRing ring(5, 100, seconds(30));
   auto t = Clock::time_point{} + seconds(100);
   ring.Append("e", "{}", t);
-  EXPECT_FALSE(ring.ResumeAfter("4-1", t));   // another process
-  EXPECT_FALSE(ring.ResumeAfter("5-2", t));   // from the future
+  EXPECT_FALSE(ring.ResumeAfter("4-1", t));  // another process
+  EXPECT_FALSE(ring.ResumeAfter("5-2", t));  // from the future
   EXPECT_FALSE(ring.ResumeAfter("5-", t));
   EXPECT_FALSE(ring.ResumeAfter("-1", t));
   EXPECT_FALSE(ring.ResumeAfter("5-1x", t));

@@ -27,8 +27,7 @@ class StoreTest : public ::testing::Test {
       size_t ev = f->find("event: ") + 7;
       size_t nl = f->find('\n', ev);
       size_t data = f->find("data: ") + 6;
-      out.emplace_back(f->substr(ev, nl - ev),
-                       json::parse(f->substr(data, f->size() - data - 2)));
+      out.emplace_back(f->substr(ev, nl - ev), json::parse(f->substr(data, f->size() - data - 2)));
     }
     return out;
   }
@@ -299,7 +298,8 @@ TEST_F(StoreTest, HistoryKeepsTheLastHourAndMergesLiveWithFetched) {
   json b = json::parse(store_.StateJson())["maglevds"][0]["backends"]["web0"];
   // 6 within the hour (10..60 min ago) plus the one before it.
   EXPECT_EQ(b["transitions"].size(), 7u);
-  EXPECT_GT(b["transitions"][0]["at_ns"].get<int64_t>(), b["transitions"][1]["at_ns"].get<int64_t>());
+  EXPECT_GT(b["transitions"][0]["at_ns"].get<int64_t>(),
+            b["transitions"][1]["at_ns"].get<int64_t>());
 }
 
 TEST_F(StoreTest, StatusEventsOnConnectAndDisconnect) {
