@@ -338,6 +338,43 @@ describe("maglevd-frontend in Chromium", { skip: skip.length ? `missing: ${skip.
     await page.close();
   });
 
+  it("is not held up by a maglevd that accepts connections and never answers", async () => {
+    // A black hole: TCP accepted, nothing ever said.
+    const held = new Set();
+    const hole = net.createServer((c) => { held.add(c); c.on("error", () => {}); });
+    await new Promise((r) => hole.listen(0, "127.0.0.1", r));
+    const fe = await startFrontend(`r1=127.0.0.1:${env.m1.grpcPort},stuck=127.0.0.1:${hole.address().port}`);
+    try {
+      await waitFor(async () => {
+        const { body } = await getJson(`${fe.url}/view/api/state`);
+        return Object.keys(body.maglevds[0].frontends).length === 2;
+      }, { what: "r1's frontends through the frontend" });
+      // Answers stay immediate while the stuck one times out.
+      for (let i = 0; i < 10; i++) {
+        const t0 = Date.now();
+        const r = await getJson(`${fe.url}/view/api/maglevds`);
+        assert.equal(r.status, 200);
+        assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+        const stuck = r.body.maglevds.find((m) => m.name === "stuck");
+        assert.equal(stuck.connected, false);
+        await sleep(100);
+      }
+      await waitFor(async () => {
+        const { body } = await getJson(`${fe.url}/view/api/maglevds`);
+        return /timed out|unavailable/.test(body.maglevds.find((m) => m.name === "stuck").error);
+      }, { timeout: 10000, what: "the stuck maglevd's error" });
+      const page = await env.browser.ctx.newPage();
+      await page.goto(`${fe.url}/view/`);
+      await page.waitForSelector(`[data-testid=router-card][data-maglevd=stuck][data-connected=false]`);
+      await page.waitForSelector(`[data-testid=router-card][data-maglevd=r1][data-connected=true]`);
+      await page.close();
+    } finally {
+      await fe.stop();
+      for (const c of held) c.destroy();
+      await new Promise((r) => hole.close(r));
+    }
+  });
+
   it("answers bad requests with 4xx JSON and survives garbage", async () => {
     const u = env.fe.url;
     const auth = { Authorization: "Basic " + Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString("base64") };
