@@ -281,20 +281,23 @@ asio::awaitable<RpcResult<Resp>> HttpServer::Impl::Rpc(Start start, Req req) {
     rpc_contexts.insert(&state->ctx);
     ++rpc_outstanding;
   }
+  // A named initiation, not a temporary inside the co_await expression:
+  // GCC 12 destroys such temporaries twice (its captured shared_ptr was
+  // released once too often; found by ASan).
+  auto init = [this, state, start](auto handler) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    start(&state->ctx, &state->req, &state->resp, [this, state, h](grpc::Status s) {
+      asio::post(ioc, [state, h, s]() mutable {
+        (*h)(RpcResult<Resp>{std::move(s), std::move(state->resp)});
+      });
+      std::lock_guard lock(rpc_mu);
+      rpc_contexts.erase(&state->ctx);
+      --rpc_outstanding;
+      rpc_cv.notify_all();
+    });
+  };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(RpcResult<Resp>)>(
-      [this, state, start](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        start(&state->ctx, &state->req, &state->resp, [this, state, h](grpc::Status s) {
-          asio::post(ioc, [state, h, s]() mutable {
-            (*h)(RpcResult<Resp>{std::move(s), std::move(state->resp)});
-          });
-          std::lock_guard lock(rpc_mu);
-          rpc_contexts.erase(&state->ctx);
-          --rpc_outstanding;
-          rpc_cv.notify_all();
-        });
-      },
-      asio::use_awaitable);
+      std::move(init), asio::use_awaitable);
 }
 
 asio::awaitable<void> HttpServer::Impl::Accept() {
@@ -672,11 +675,10 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
     q.set_pool(seg[7]);
     q.set_backend(seg[9]);
     q.set_weight(static_cast<int32_t>(w));
-    auto r = co_await Rpc<maglev::SetWeightRequest, maglev::FrontendInfo>(
-        [&stub](auto* c, auto* q, auto* r, auto cb) {
-          stub.async()->SetFrontendPoolBackendWeight(c, q, r, cb);
-        },
-        q);
+    auto start = [&stub](auto* c, auto* q, auto* r, auto cb) {
+      stub.async()->SetFrontendPoolBackendWeight(c, q, r, cb);
+    };
+    auto r = co_await Rpc<maglev::SetWeightRequest, maglev::FrontendInfo>(start, q);
     std::string what = "weight " + seg[5] + "/" + seg[7] + "/" + seg[9] + " " + std::to_string(w);
     if (!r.status.ok()) co_return fail(r.status, what);
     store.PutFrontend(m, r.resp);
@@ -693,9 +695,10 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
       }
       q.set_frontend_name(body["frontend"].get<std::string>());
     }
-    auto r = co_await Rpc<maglev::SyncVPPLBStateRequest, maglev::SyncVPPLBStateResponse>(
-        [&stub](auto* c, auto* q, auto* r, auto cb) { stub.async()->SyncVPPLBState(c, q, r, cb); },
-        q);
+    auto start = [&stub](auto* c, auto* q, auto* r, auto cb) {
+      stub.async()->SyncVPPLBState(c, q, r, cb);
+    };
+    auto r = co_await Rpc<maglev::SyncVPPLBStateRequest, maglev::SyncVPPLBStateResponse>(start, q);
     std::string what = "sync " + (q.has_frontend_name() ? q.frontend_name() : std::string("all"));
     if (!r.status.ok()) co_return fail(r.status, what);
     Dirty d;
@@ -704,9 +707,11 @@ asio::awaitable<Response> HttpServer::Impl::Admin(const Request& req,
     co_return done(what, json::object());
   }
   if (seg.size() == 6 && seg[4] == "config" && seg[5] == "reload") {
-    auto r = co_await Rpc<maglev::ReloadConfigRequest, maglev::ReloadConfigResponse>(
-        [&stub](auto* c, auto* q, auto* r, auto cb) { stub.async()->ReloadConfig(c, q, r, cb); },
-        maglev::ReloadConfigRequest());
+    auto start = [&stub](auto* c, auto* q, auto* r, auto cb) {
+      stub.async()->ReloadConfig(c, q, r, cb);
+    };
+    maglev::ReloadConfigRequest q;
+    auto r = co_await Rpc<maglev::ReloadConfigRequest, maglev::ReloadConfigResponse>(start, q);
     if (!r.status.ok()) co_return fail(r.status, "config reload");
     json j = {{"reloaded", r.resp.ok()},
               {"parse_error", r.resp.parse_error()},

@@ -41,6 +41,16 @@ std::string Env(const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals go to one thread (below); every other thread blocks them. First
+  // of all: gRPC starts threads of its own as soon as a channel exists, and
+  // they inherit this mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   std::string servers_text;
   std::string listen_text = kDefaultListen;
   std::string log_level = "info";
@@ -105,13 +115,6 @@ int main(int argc, char** argv) {
   maglev::Logger::Get().SetFormat(log_format == "text" ? maglev::LogFormat::kText
                                                        : maglev::LogFormat::kJson);
 
-  // Signals go to one thread (below); every other thread blocks them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   uint64_t epoch = static_cast<uint64_t>(maglev::UnixNowNs() / 1000000);
   maglev::frontend::EventRing ring(epoch, 2000, std::chrono::seconds(30));

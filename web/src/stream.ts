@@ -30,10 +30,14 @@ export function startStream(setState: SetStoreFunction<State>, setLive: (v: bool
   let timer: number | undefined;
   let es: EventSource | null = null;
 
+  // The first snapshot was requested by index.html before this code loaded.
+  let early: Promise<Response> | undefined = (window as any).__maglevSnapshot;
   async function fetchSnapshot(): Promise<Snapshot> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await fetch(`${base}view/api/state`, { cache: "no-store" });
+        const pending = early;
+        early = undefined;
+        const r = await (pending || fetch(`${base}view/api/state`, { cache: "no-store" }));
         if (r.ok) return (await r.json()) as Snapshot;
       } catch (_) {
         /* retried below */

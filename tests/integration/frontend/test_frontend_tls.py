@@ -108,7 +108,11 @@ class FrontendTls(unittest.TestCase):
 
     def run_frontend(self, *tls_args):
         f = Frontend(self.maglevd.grpc_addr, *tls_args)
-        self.addCleanup(f.stop)
+
+        def stop():
+            code = f.stop()
+            self.assertEqual(code, 0, f"maglevd-frontend exited {code}:\n{f.text()[-4000:]}")
+        self.addCleanup(stop)
         return f
 
     def assert_refused(self, f):

@@ -122,7 +122,13 @@ describe("maglevd-frontend in Chromium", { skip: skip.length ? `missing: ${skip.
 
   after(async () => {
     if (env.browser) await env.browser.close();
-    for (const p of [env.fe, env.m1, env.m2, env.sim1, env.sim2]) if (p) await p.stop();
+    // A clean exit (0) after SIGTERM: under ASan this is also where a leak
+    // or a late error would show.
+    if (env.fe) {
+      const code = await env.fe.stop();
+      assert.equal(code, 0, `maglevd-frontend exited ${code}:\n${env.fe.text().slice(-4000)}`);
+    }
+    for (const p of [env.m1, env.m2, env.sim1, env.sim2]) if (p) await p.stop();
     for (const b of Object.values(env.backends || {})) await b.kill().catch(() => {});
     if (env.dir) fs.rmSync(env.dir, { recursive: true, force: true });
   });
@@ -206,7 +212,7 @@ describe("maglevd-frontend in Chromium", { skip: skip.length ? `missing: ${skip.
       assert.equal(off.status, 404);
       assert.match(off.body.error, /admin surface is off/);
     } finally {
-      await plain.stop();
+      assert.equal(await plain.stop(), 0, plain.text().slice(-4000));
     }
   });
 
@@ -369,9 +375,10 @@ describe("maglevd-frontend in Chromium", { skip: skip.length ? `missing: ${skip.
       await page.waitForSelector(`[data-testid=router-card][data-maglevd=r1][data-connected=true]`);
       await page.close();
     } finally {
-      await fe.stop();
+      const code = await fe.stop();
       for (const c of held) c.destroy();
       await new Promise((r) => hole.close(r));
+      assert.equal(code, 0, fe.text().slice(-4000));
     }
   });
 
