@@ -788,16 +788,19 @@ void HttpServer::Shutdown() {
     std::lock_guard lock(impl_->rpc_mu);
     for (auto* ctx : impl_->rpc_contexts) ctx->TryCancel();
   }
+  // One post, to the request loop, which posts on to the SSE loop: Run()
+  // cannot return (and the server cannot be destroyed) before both ran, and
+  // this thread touches nothing after the post.
   asio::post(impl_->ioc, [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
     for (auto* s : impl->sockets) s->close(ec);
-  });
-  asio::post(impl_->sse_ioc, [impl = impl_.get()] {
-    beast::error_code ec;
-    impl->flush_timer.cancel();
-    for (auto* s : impl->sse_sockets) s->close(ec);
-    impl->Flush();
+    asio::post(impl->sse_ioc, [impl] {
+      beast::error_code ec;
+      impl->flush_timer.cancel();
+      for (auto* s : impl->sse_sockets) s->close(ec);
+      impl->Flush();
+    });
   });
 }
 
