@@ -115,7 +115,6 @@ int main(int argc, char** argv) {
   maglev::Logger::Get().SetFormat(log_format == "text" ? maglev::LogFormat::kText
                                                        : maglev::LogFormat::kJson);
 
-
   uint64_t epoch = static_cast<uint64_t>(maglev::UnixNowNs() / 1000000);
   maglev::frontend::EventRing ring(epoch, 2000, std::chrono::seconds(30));
   std::atomic<maglev::frontend::HttpServer*> server_ptr{nullptr};
