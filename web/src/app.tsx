@@ -260,12 +260,12 @@ function VppPanel(props: { ctx: Ctx; m: Maglevd }) {
 function RouterView(props: { ctx: Ctx; name: string }) {
   const m = () => props.ctx.state.maglevds[props.name];
   const byAddress = createMemo(() => {
-    props.ctx.slowRev();
+    if (!props.ctx.slowRev()) return {};
     const mm = unwrap(props.ctx.state).maglevds[props.name];
     return mm ? addressIndex(mm.backends) : {};
   });
   const cards = createMemo(() => {
-    props.ctx.slowRev();
+    if (!props.ctx.slowRev()) return [];
     const mm = unwrap(props.ctx.state).maglevds[props.name];
     if (!mm) return [];
     return Object.values(mm.frontends)
@@ -303,7 +303,9 @@ function AllRouters(props: { ctx: Ctx }) {
   const s = props.ctx.state;
   // Summaries of everything: computed on the raw state when it changed, at
   // most every 250 ms, not on every field they read.
-  const raw = () => { props.ctx.slowRev(); return unwrap(s); };
+  // (Nothing before the first tick: computing at load and again at the
+  // first tick would double the time to the first screen.)
+  const raw = () => (props.ctx.slowRev() ? unwrap(s) : emptyState());
   const probs = createMemo(() => problems(raw()));
   const cmp = createMemo(() => compareRouters(raw()));
   const frontends = createMemo(() => {
@@ -316,6 +318,16 @@ function AllRouters(props: { ctx: Ctx }) {
     return [...names].sort((a, b) => bad(a) - bad(b) || a.localeCompare(b));
   });
   const shownFrontends = progressive(frontends);
+  const counts = createMemo(() => {
+    const r = raw();
+    const out: Record<string, { frontends: number; up: number; backends: number }> = {};
+    for (const n of r.order) {
+      const m = r.maglevds[n];
+      const bs = Object.values(m.backends);
+      out[n] = { frontends: Object.keys(m.frontends).length, up: bs.filter((b) => b.state === "up").length, backends: bs.length };
+    }
+    return out;
+  });
   return (
     <>
       <div class="panel" data-testid="problems">
@@ -338,7 +350,7 @@ function AllRouters(props: { ctx: Ctx }) {
                  data-connected={String(m().status.connected)}>
                 <div><Badge state={m().status.connected ? "up" : "down"} /> <b>{n}</b> <span class="muted">{m().status.address}</span></div>
                 <div class="small">maglevd {m().status.version || "?"} · VPP {m().vpp.connected ? "connected" : m().vpp.ok ? "disconnected" : "n/a"}</div>
-                <div class="small">{Object.keys(m().frontends).length} frontends · {Object.values(m().backends).filter((b) => b.state === "up").length}/{Object.keys(m().backends).length} backends up</div>
+                <div class="small">{counts()[n]?.frontends ?? 0} frontends · {counts()[n]?.up ?? 0}/{counts()[n]?.backends ?? 0} backends up</div>
               </a>
             );
           }}
