@@ -327,10 +327,12 @@ describe("maglevd-frontend in Chromium", { skip: skip.length ? `missing: ${skip.
     const page = await env.browser.ctx.newPage();
     await page.goto(`${env.fe.url}/view/#/m/r2`);
     await page.waitForSelector(`[data-testid=maglevd-tab][data-maglevd=r2][data-connected=true]`);
+    await page.waitForSelector(`${row("r2", "web", "web0")}[data-state=up]`);
     await env.m2.stop();
     await page.waitForSelector(`[data-testid=maglevd-tab][data-maglevd=r2][data-connected=false]`, { timeout: 5000 });
     await page.waitForSelector(`[data-testid=disconnected-banner]`);
     // Its last known state stays on screen.
+    await page.waitForSelector(`${row("r2", "web", "web0")}[data-state=up]`, { timeout: 2000 });
     assert.equal(await page.locator(`${card("r2", "web")}`).count(), 1);
     await page.goto(`${env.fe.url}/view/`);
     await page.waitForSelector(`[data-testid=problem]:has-text("maglevd disconnected")`);
