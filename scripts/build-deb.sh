@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package build-deb/vpp-maglev_<version>_<arch>.deb in one command:
 #   1. configures build-deb/ (Release, Ninja) unless it is configured already, and builds
-#      maglevd, maglevc and maglev-vppsim,
+#      maglevd, maglevc, maglev-vppsim and maglevd-frontend,
 #   2. installs them with the CMake install rules into a staging root (DESTDIR, prefix /usr,
 #      stripped), adds the Debian-specific files from packaging/ (systemd unit, default config,
 #      /etc/default/maglevd, copyright, changelog) and gzips the man pages,
@@ -67,9 +67,10 @@ SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$changelog" -S Timestamp)
 export SOURCE_DATE_EPOCH
 
 # Everything the package is made of must exist before anything is built.
-man_pages=(docs/man/maglevd.8 docs/man/maglevc.1 docs/man/maglev-vppsim.1)
+man_pages=(docs/man/maglevd.8 docs/man/maglevc.1 docs/man/maglev-vppsim.1 docs/man/maglevd-frontend.8)
 required=("${man_pages[@]}" README.md examples/maglev.yaml
-  packaging/systemd/maglevd.service packaging/debian/control.in packaging/debian/conffiles
+  packaging/systemd/maglevd.service packaging/systemd/maglevd-frontend.service
+  packaging/debian/maglevd-frontend.default packaging/debian/control.in packaging/debian/conffiles
   packaging/debian/copyright packaging/debian/maglevd.default
   packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm)
 missing=()
@@ -99,8 +100,8 @@ else
 fi
 grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$build_dir/CMakeCache.txt" ||
   die "$build_dir was not configured with Ninja"
-echo "build-deb: building maglevd maglevc maglev-vppsim in $build_dir"
-cmake --build "$build_dir" -j"$(nproc)" --target maglevd maglevc maglev-vppsim
+echo "build-deb: building maglevd maglevc maglev-vppsim maglevd-frontend in $build_dir"
+cmake --build "$build_dir" -j"$(nproc)" --target maglevd maglevc maglev-vppsim maglevd-frontend
 
 # 2. Stage.
 mkdir -p "$out_dir"
@@ -109,13 +110,16 @@ root="$out_dir/deb-root"
 rm -rf "$root"
 mkdir -p "$root"
 DESTDIR="$root" cmake --install "$build_dir" --prefix /usr --strip >/dev/null
-for binary in usr/sbin/maglevd usr/bin/maglevc usr/bin/maglev-vppsim; do
+for binary in usr/sbin/maglevd usr/bin/maglevc usr/bin/maglev-vppsim usr/sbin/maglevd-frontend; do
   # What dh_strip removes beyond `strip`: compiler version strings and notes.
   if [ -f "$root/$binary" ]; then
     strip --remove-section=.comment --remove-section=.note "$root/$binary"
   fi
 done
 install -D -m 0644 "$src/packaging/systemd/maglevd.service" "$root/lib/systemd/system/maglevd.service"
+install -D -m 0644 "$src/packaging/systemd/maglevd-frontend.service" \
+  "$root/lib/systemd/system/maglevd-frontend.service"
+install -D -m 0644 "$src/packaging/debian/maglevd-frontend.default" "$root/etc/default/maglevd-frontend"
 install -D -m 0644 "$src/examples/maglev.yaml" "$root/etc/vpp-maglev/maglev.yaml"
 install -D -m 0644 "$src/packaging/debian/maglevd.default" "$root/etc/default/maglevd"
 doc="$root/usr/share/doc/vpp-maglev"
@@ -126,8 +130,9 @@ if [ -d "$root/usr/share/man" ]; then
 fi
 
 # The install rules live in several CMakeLists.txt: check that they produced the whole package.
-expected=(usr/sbin/maglevd usr/bin/maglevc usr/bin/maglev-vppsim
-  lib/systemd/system/maglevd.service etc/vpp-maglev/maglev.yaml etc/default/maglevd
+expected=(usr/sbin/maglevd usr/bin/maglevc usr/bin/maglev-vppsim usr/sbin/maglevd-frontend
+  lib/systemd/system/maglevd.service lib/systemd/system/maglevd-frontend.service
+  etc/vpp-maglev/maglev.yaml etc/default/maglevd etc/default/maglevd-frontend
   usr/share/doc/vpp-maglev/README.md usr/share/doc/vpp-maglev/copyright
   usr/share/doc/vpp-maglev/changelog.Debian.gz usr/share/vpp-maglev/examples/maglev.yaml)
 for page in "${man_pages[@]}"; do
@@ -144,7 +149,8 @@ done
 # Modes do not depend on the umask or on how the source files were checked out.
 find "$root" -type d -exec chmod 0755 {} +
 find "$root" -type f -exec chmod 0644 {} +
-chmod 0755 "$root/usr/sbin/maglevd" "$root/usr/bin/maglevc" "$root/usr/bin/maglev-vppsim"
+chmod 0755 "$root/usr/sbin/maglevd" "$root/usr/bin/maglevc" "$root/usr/bin/maglev-vppsim" \
+  "$root/usr/sbin/maglevd-frontend"
 
 # 3. Control area.
 mkdir -p "$root/DEBIAN"
@@ -154,7 +160,7 @@ mkdir -p "$work/debian"
 # dpkg-shlibdeps wants to run in a source tree: a minimal debian/control is enough.
 printf 'Source: vpp-maglev\n\nPackage: vpp-maglev\nArchitecture: any\n' >"$work/debian/control"
 shlibs=$(cd "$work" && dpkg-shlibdeps -O "$root/usr/sbin/maglevd" "$root/usr/bin/maglevc" \
-  "$root/usr/bin/maglev-vppsim" | sed -n 's/^shlibs:Depends=//p')
+  "$root/usr/bin/maglev-vppsim" "$root/usr/sbin/maglevd-frontend" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no shared-library dependencies"
 rm -rf "$work"
 depends="$shlibs, adduser (>= 3.130)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is needed, builds, then starts maglev-vppsim (VPP's
 # lb plugin, simulated), real local HTTP backends (one of them failing) and
-# maglevd with examples/demo.yaml, and tells you what to type next.
+# maglevd with examples/demo.yaml, and maglevd-frontend (the web dashboard),
+# and tells you what to type next.
 # Ctrl-C stops everything and removes the demo's temporary files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ root=$(pwd)
 
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target maglevd maglevc maglev-vppsim
+cmake --build build -j"$(nproc)" --target maglevd maglevc maglev-vppsim maglevd-frontend
 
 run=$(mktemp -d /tmp/maglev-demo.XXXXXX)
 pids=()
@@ -36,6 +37,11 @@ for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
   --metrics-addr 127.0.0.1:9091 --vpp-api-addr "$sock" --log-format text \
   >"$run/maglevd.log" 2>&1 &
 pids+=($!)
+# The dashboard, with the admin surface on (demo credentials).
+MAGLEV_FRONTEND_USER=admin MAGLEV_FRONTEND_PASSWORD=demo \
+  "$root/build/bin/maglevd-frontend" --server demo=127.0.0.1:9090 --listen 127.0.0.1:8080 \
+  --log-format text >"$run/frontend.log" 2>&1 &
+pids+=($!)
 sleep 1
 
 cat <<EOT
@@ -45,6 +51,8 @@ cat <<EOT
     backends       127.0.1.1-4:8080, 127.0.1.3 answers 503
     maglevd        gRPC 127.0.0.1:9090, metrics http://127.0.0.1:9091/metrics
                    (log: $run/maglevd.log)
+    dashboard      http://127.0.0.1:8080/view/   (log: $run/frontend.log)
+                   admin: http://127.0.0.1:8080/admin/  user admin, password demo
 
   In another terminal, try:
     build/bin/maglevc show frontends

@@ -12,6 +12,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf python3-prometheus-client
   iproute2 iputils-ping procps openssl curl haproxy prometheus
   debhelper dpkg-dev fakeroot systemd
+  libboost1.81-dev libcpp-httplib-dev chromium
 )
 
 missing=()
@@ -30,4 +31,21 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
+fi
+
+# maglevd-frontend's web app is built with npm from web/package-lock.json
+# (the build runs `npm ci`), with Node.js 20.19 or newer (vite 8). Developer
+# and CI machines come with Node.js 20 and npm; where there is none, Debian's
+# are installed, and the build says so if they are too old.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "install-deps: installing nodejs npm (Debian's)"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "install-deps: warning: Node.js $(node --version 2>/dev/null) is older than 20: the web app will not build" >&2
 fi

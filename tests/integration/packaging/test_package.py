@@ -33,12 +33,16 @@ SOURCE_DIR = os.environ.get("MAGLEV_SOURCE_DIR",
                                                          "..")))
 BUILD_DIR = os.environ.get("MAGLEV_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 
-BINARIES = {"/usr/sbin/maglevd", "/usr/bin/maglevc", "/usr/bin/maglev-vppsim"}
-CONFFILES = {"/etc/vpp-maglev/maglev.yaml", "/etc/default/maglevd"}
+BINARIES = {"/usr/sbin/maglevd", "/usr/bin/maglevc", "/usr/bin/maglev-vppsim",
+            "/usr/sbin/maglevd-frontend"}
+CONFFILES = {"/etc/vpp-maglev/maglev.yaml", "/etc/default/maglevd",
+             "/etc/default/maglevd-frontend"}
 UNIT = "/lib/systemd/system/maglevd.service"
+FRONTEND_UNIT = "/lib/systemd/system/maglevd-frontend.service"
 MAN_PAGES = {"/usr/share/man/man8/maglevd.8.gz": ("MAGLEVD", "8"),
              "/usr/share/man/man1/maglevc.1.gz": ("MAGLEVC", "1"),
-             "/usr/share/man/man1/maglev-vppsim.1.gz": ("MAGLEV-VPPSIM", "1")}
+             "/usr/share/man/man1/maglev-vppsim.1.gz": ("MAGLEV-VPPSIM", "1"),
+             "/usr/share/man/man8/maglevd-frontend.8.gz": ("MAGLEVD-FRONTEND", "8")}
 DOCS = {"/usr/share/doc/vpp-maglev/README.md", "/usr/share/doc/vpp-maglev/copyright",
         "/usr/share/doc/vpp-maglev/changelog.Debian.gz"}
 EXAMPLES = "/usr/share/vpp-maglev/examples"
@@ -181,7 +185,7 @@ class DebianPackage(unittest.TestCase):
     # ------------------------------------------------------------ contents
 
     def test_every_file_is_present_with_sane_modes(self):
-        expected = (BINARIES | CONFFILES | {UNIT} | set(MAN_PAGES) | DOCS |
+        expected = (BINARIES | CONFFILES | {UNIT, FRONTEND_UNIT} | set(MAN_PAGES) | DOCS |
                     {EXAMPLES + "/maglev.yaml"})
         for path in sorted(expected):
             self.assertIn(path, self.listing, f"{path} is not in the package")
@@ -307,6 +311,36 @@ class DebianPackage(unittest.TestCase):
         # netns probing needs the host's network and user namespaces.
         self.assertNotIn("yes", s("PrivateNetwork") + s("PrivateUsers"))
         self.assertEqual(u.get(("Install", "WantedBy")), ["multi-user.target"])
+
+    def test_frontend_unit_and_binary(self):
+        with open(self.path(FRONTEND_UNIT)) as f:
+            text = f.read()
+        u = parse_unit(text)
+        s = lambda key: u.get(("Service", key), [])  # noqa: E731
+        self.assertEqual(s("ExecStart"), ["/usr/sbin/maglevd-frontend"])
+        self.assertEqual(s("User"), ["maglev"])
+        self.assertIn("-/etc/default/maglevd-frontend", s("EnvironmentFile"))
+        self.assertEqual(s("CapabilityBoundingSet"), [""])  # no privileges at all
+        self.assertEqual(s("NoNewPrivileges"), ["yes"])
+        self.assertEqual(u.get(("Install", "WantedBy")), ["multi-user.target"])
+        r = run([self.path("/usr/sbin/maglevd-frontend"), "--version"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), f"maglevd-frontend {project_version()}")
+        analyze = shutil.which("systemd-analyze")
+        if analyze:
+            text = text.replace("/usr/sbin/maglevd-frontend",
+                                self.root + "/usr/sbin/maglevd-frontend")
+            unit_dir = os.path.join(self.tmp, "frontend-unit")
+            os.makedirs(unit_dir, exist_ok=True)
+            unit = os.path.join(unit_dir, "maglevd-frontend.service")
+            with open(unit, "w") as f:
+                f.write(text)
+            env = dict(os.environ, MANPATH=self.path("/usr/share/man"),
+                       SYSTEMD_LOG_LEVEL="notice")
+            man = ["--man=yes"] if shutil.which("man") else ["--man=no"]
+            r = run([analyze, "verify", *man, unit], env=env)
+            self.assertEqual(r.returncode, 0, f"systemd-analyze verify:\n{r.stdout}{r.stderr}")
+            self.assertNotIn("maglevd-frontend.service:", r.stdout + r.stderr)
 
     def test_unit_passes_systemd_analyze_verify(self):
         analyze = shutil.which("systemd-analyze")
