@@ -34,6 +34,20 @@ void Collect(MetricsWriter& w, const Pipeline& pipeline) {
   w.Family("maglev_backend_health", T::kGauge, "Rise/fall health counter (0 .. rise+fall-1).");
   for (const auto& s : snaps) w.Sample("maglev_backend_health", {{"backend", s.name}}, s.counter);
 
+  // Gentle changes: always present for every backend (1 / 0).
+  const LbStage& lb = pipeline.lb();
+  w.Family("maglev_backend_slow_start_share", T::kGauge,
+           "Share of its weight a backend may carry during slow start (1 when not ramping).");
+  for (const auto& s : snaps) {
+    auto r = lb.ramp_shares().find(s.name);
+    w.Sample("maglev_backend_slow_start_share", {{"backend", s.name}},
+             r == lb.ramp_shares().end() ? 1.0 : r->second);
+  }
+  w.Family("maglev_backend_draining", T::kGauge,
+           "1 while an operator's drain holds the backend at weight 0 before disabling it.");
+  for (const auto& s : snaps)
+    w.Sample("maglev_backend_draining", {{"backend", s.name}}, lb.draining().count(s.name));
+
   w.Family("maglev_backend_enabled", T::kGauge, "1 when the backend is enabled.");
   for (const auto& s : snaps)
     w.Sample("maglev_backend_enabled", {{"backend", s.name}}, s.enabled ? 1 : 0);
