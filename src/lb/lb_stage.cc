@@ -302,7 +302,9 @@ absl::Status LbStage::Drain(const std::string& backend, Duration timeout) {
     d.timer = dispatcher_.CreateTimer([this, backend] {
       // Posted: the drain (and this timer) ends in the disable that follows.
       dispatcher_.Post([this, backend] {
-        if (!drains_.count(backend)) return;
+        // Not if an enable ended it meanwhile, or a new drain moved the deadline.
+        auto it = drains_.find(backend);
+        if (it == drains_.end() || it->second.deadline > dispatcher_.Now()) return;
         LogInfo("backend-drain-done", {{"backend", backend}});
         drains_.erase(backend);
         draining_.erase(backend);

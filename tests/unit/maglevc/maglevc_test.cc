@@ -5,7 +5,7 @@
 #include <regex>
 #include <sstream>
 
-#include "api_test_util.h"
+#include "api/api_test_util.h"
 #include "commands.h"
 #include "grammar.h"
 #include "render.h"
