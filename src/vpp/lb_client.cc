@@ -67,6 +67,14 @@ absl::StatusOr<int32_t> ReadRetval(const std::vector<uint8_t>& payload) {
   return rep.retval;
 }
 
+// The VIP selector of a request, from a normalized key.
+template <typename Req>
+Req Selecting(const VipKey& k) {
+  Req req;
+  static_cast<m::LbVip&>(req) = m::LbVip{WirePrefix(k), k.protocol, k.port};
+  return req;
+}
+
 VipKey KeyFromWire(const m::LbVip& v) {
   VipKey k;
   k.address = v.pfx.address;
@@ -245,9 +253,9 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAllAses() {
   if (!connected()) return NotConnected();
   // An all-zero address in the filter means "every VIP" (quirk 2); the
   // filter itself is unusable for IPv4 VIPs, so it is never used.
-  std::vector<AsInfo> out;
-  if (level_ == LbApiLevel::kWeights) {
-    ASSIGN_OR_RETURN(auto details, CountedDump<m::LbAsV2Details>(m::LbAsV2Dump{}));
+  auto dump = [&]<typename Req>(const Req& req) -> absl::StatusOr<std::vector<AsInfo>> {
+    ASSIGN_OR_RETURN(auto details, CountedDump<typename Req::Details>(req));
+    std::vector<AsInfo> out;
     out.reserve(details.size());
     for (const auto& d : details) {
       AsInfo a;
@@ -255,23 +263,16 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAllAses() {
       a.address = d.app_srv;
       a.flags = d.flags;
       a.in_use_since = d.in_use_since;
-      a.weight = d.weight;
-      a.num_buckets = d.num_buckets;
+      if constexpr (requires { d.weight; }) {
+        a.weight = d.weight;
+        a.num_buckets = d.num_buckets;
+      }
       out.push_back(a);
     }
-  } else {
-    ASSIGN_OR_RETURN(auto details, CountedDump<m::LbAsDetails>(m::LbAsDump{}));
-    out.reserve(details.size());
-    for (const auto& d : details) {
-      AsInfo a;
-      a.vip = KeyFromWire(d.vip);
-      a.address = d.app_srv;
-      a.flags = d.flags;
-      a.in_use_since = d.in_use_since;
-      out.push_back(a);
-    }
-  }
-  return out;
+    return out;
+  };
+  if (level_ == LbApiLevel::kWeights) return dump(m::LbAsV2Dump{});
+  return dump(m::LbAsDump{});
 }
 
 absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAses(const VipKey& vip) {
@@ -284,14 +285,17 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAses(const VipKey& vip) {
   return out;
 }
 
-template <typename Req, typename Rep>
+template <typename Req>
 absl::StatusOr<LbClient::Prepared> LbClient::PrepareTyped(const Req& req) {
+  using Rep = typename Req::Reply;
   ASSIGN_OR_RETURN(VppRawCall raw, transport_.PrepareCall<Rep>(req));
   return Prepared{std::move(raw), &ReadRetval<Rep>};
 }
 
 absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
   const bool weights = level_ == LbApiLevel::kWeights;
+  // Each call kind is filled once, into whichever of its v1/v2 messages this
+  // VPP takes; `if constexpr` covers the fields only one of them has.
   return std::visit(
       Overloaded{
           [&](const LbAddVip& c) -> absl::StatusOr<Prepared> {
@@ -307,97 +311,56 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
               return absl::InvalidArgumentError(absl::StrCat(
                   "VIP ", s.key.ToString(), ": unknown encap ", static_cast<uint32_t>(s.encap)));
             }
-            VipKey k = s.key.Normalized();
-            if (has_vip_v2_) {
-              m::LbAddDelVipV2 req;
-              req.pfx = WirePrefix(k);
-              req.protocol = k.protocol;
-              req.port = k.port;
-              req.encap = static_cast<m::EncapType>(s.encap);
-              req.dscp = s.dscp;
-              req.new_flows_table_length = s.new_flows_table_length;
-              req.src_ip_sticky = s.src_ip_sticky;
-              return PrepareTyped<m::LbAddDelVipV2, m::LbAddDelVipV2Reply>(req);
-            }
-            if (s.src_ip_sticky) {
+            if (!has_vip_v2_ && s.src_ip_sticky) {
               return absl::UnimplementedError(
                   "src_ip_sticky needs lb_add_del_vip_v2, which this VPP does not offer");
             }
-            m::LbAddDelVip req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
-            req.encap = static_cast<m::EncapType>(s.encap);
-            req.dscp = s.dscp;
-            req.new_flows_table_length = s.new_flows_table_length;
-            return PrepareTyped<m::LbAddDelVip, m::LbAddDelVipReply>(req);
+            auto add = [&]<typename Req>(Req req) {
+              req.encap = static_cast<m::EncapType>(s.encap);
+              req.dscp = s.dscp;
+              req.new_flows_table_length = s.new_flows_table_length;
+              if constexpr (requires { req.src_ip_sticky; }) req.src_ip_sticky = s.src_ip_sticky;
+              return PrepareTyped(req);
+            };
+            VipKey k = s.key.Normalized();
+            return has_vip_v2_ ? add(Selecting<m::LbAddDelVipV2>(k))
+                               : add(Selecting<m::LbAddDelVip>(k));
           },
           [&](const LbDelVip& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.key));
-            VipKey k = c.key.Normalized();
-            // A delete ignores the table length, but 0 is never put on the
-            // wire (PROTOCOL.md §8).
-            constexpr uint32_t kHarmlessLength = 1024;
-            if (has_vip_v2_) {
-              m::LbAddDelVipV2 req;
-              req.pfx = WirePrefix(k);
-              req.protocol = k.protocol;
-              req.port = k.port;
-              req.new_flows_table_length = kHarmlessLength;
+            auto del = [&]<typename Req>(Req req) {
+              // A delete ignores the table length, but 0 is never put on the
+              // wire (PROTOCOL.md §8).
+              req.new_flows_table_length = 1024;
               req.is_del = true;
-              return PrepareTyped<m::LbAddDelVipV2, m::LbAddDelVipV2Reply>(req);
-            }
-            m::LbAddDelVip req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
-            req.new_flows_table_length = kHarmlessLength;
-            req.is_del = true;
-            return PrepareTyped<m::LbAddDelVip, m::LbAddDelVipReply>(req);
+              return PrepareTyped(req);
+            };
+            VipKey k = c.key.Normalized();
+            return has_vip_v2_ ? del(Selecting<m::LbAddDelVipV2>(k))
+                               : del(Selecting<m::LbAddDelVip>(k));
           },
           [&](const LbAddAs& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.vip));
             RETURN_IF_ERROR(ValidateWeight(c.weight));
-            VipKey k = c.vip.Normalized();
-            if (weights) {
-              m::LbAddDelAsV2 req;
-              req.pfx = WirePrefix(k);
-              req.protocol = k.protocol;
-              req.port = k.port;
+            auto add = [&]<typename Req>(Req req) {
               req.as_address = c.address;
-              req.weight = c.weight;
+              if constexpr (requires { req.weight; }) req.weight = c.weight;
               req.is_flush = c.flush;
-              return PrepareTyped<m::LbAddDelAsV2, m::LbAddDelAsV2Reply>(req);
-            }
-            m::LbAddDelAs req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
-            req.as_address = c.address;
-            req.is_flush = c.flush;
-            return PrepareTyped<m::LbAddDelAs, m::LbAddDelAsReply>(req);
+              return PrepareTyped(req);
+            };
+            VipKey k = c.vip.Normalized();
+            return weights ? add(Selecting<m::LbAddDelAsV2>(k)) : add(Selecting<m::LbAddDelAs>(k));
           },
           [&](const LbDelAs& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.vip));
-            VipKey k = c.vip.Normalized();
-            if (weights) {
-              m::LbAddDelAsV2 req;
-              req.pfx = WirePrefix(k);
-              req.protocol = k.protocol;
-              req.port = k.port;
+            auto del = [&]<typename Req>(Req req) {
               req.as_address = c.address;
               req.is_del = true;
               req.is_flush = c.flush;
-              return PrepareTyped<m::LbAddDelAsV2, m::LbAddDelAsV2Reply>(req);
-            }
-            m::LbAddDelAs req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
-            req.as_address = c.address;
-            req.is_del = true;
-            req.is_flush = c.flush;
-            return PrepareTyped<m::LbAddDelAs, m::LbAddDelAsReply>(req);
+              return PrepareTyped(req);
+            };
+            VipKey k = c.vip.Normalized();
+            return weights ? del(Selecting<m::LbAddDelAsV2>(k)) : del(Selecting<m::LbAddDelAs>(k));
           },
           [&](const LbSetAsWeight& c) -> absl::StatusOr<Prepared> {
             if (!weights) {
@@ -407,24 +370,15 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
             }
             RETURN_IF_ERROR(ValidateKey(c.vip));
             RETURN_IF_ERROR(ValidateWeight(c.weight));
-            VipKey k = c.vip.Normalized();
-            m::LbAsSetWeight req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
+            auto req = Selecting<m::LbAsSetWeight>(c.vip.Normalized());
             req.as_address = c.address;
             req.weight = c.weight;
             req.is_flush = c.flush;
-            return PrepareTyped<m::LbAsSetWeight, m::LbAsSetWeightReply>(req);
+            return PrepareTyped(req);
           },
           [&](const LbFlushVip& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.key));
-            VipKey k = c.key.Normalized();
-            m::LbFlushVip req;
-            req.pfx = WirePrefix(k);
-            req.protocol = k.protocol;
-            req.port = k.port;
-            return PrepareTyped<m::LbFlushVip, m::LbFlushVipReply>(req);
+            return PrepareTyped(Selecting<m::LbFlushVip>(c.key.Normalized()));
           },
           [&](const LbSetConf& c) -> absl::StatusOr<Prepared> {
             const LbConf& conf = c.conf;
@@ -443,7 +397,7 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
             req.ip6_src_address = conf.ip6_src_address;
             req.sticky_buckets_per_core = conf.sticky_buckets_per_core;
             req.flow_timeout = conf.flow_timeout;
-            return PrepareTyped<m::LbConf, m::LbConfReply>(req);
+            return PrepareTyped(req);
           },
       },
       call);

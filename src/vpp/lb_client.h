@@ -96,7 +96,8 @@ class LbClient : public LbApi {
     absl::StatusOr<int32_t> (*retval)(const std::vector<uint8_t>&) = nullptr;
   };
   absl::StatusOr<Prepared> Prepare(const LbCall& call);
-  template <typename Req, typename Rep>
+  // Encodes `req`; its reply type is Req::Reply.
+  template <typename Req>
   absl::StatusOr<Prepared> PrepareTyped(const Req& req);
   absl::Status RunOne(const LbCall& call);
   template <typename Det, typename Req>
