@@ -14,7 +14,6 @@ namespace {
 
 constexpr size_t kMessageTableEntrySize = 66;
 constexpr uint16_t kSockclntCreateId = 15;  // fixed in every VPP
-constexpr size_t kMessageNameSize = 64;
 
 ApiAddress ReadAddress(const uint8_t* p) {
   ApiAddress a;
@@ -23,14 +22,19 @@ ApiAddress ReadAddress(const uint8_t* p) {
   return a;
 }
 
-// pfx (18 bytes) at 10, protocol at 28, port at 29: the layout shared by
-// every lb request that names a VIP except lb_vip_dump.
+uint8_t U8At(const uint8_t* p, const WireField& f) { return p[f.offset]; }
+bool BoolAt(const uint8_t* p, const WireField& f) { return p[f.offset] != 0; }
+uint16_t Be16At(const uint8_t* p, const WireField& f) { return LoadBe16(p + f.offset); }
+uint32_t Be32At(const uint8_t* p, const WireField& f) { return LoadBe32(p + f.offset); }
+
+// The VIP selector shared by every lb request that names a VIP except
+// lb_vip_dump: a prefix (address then u8 len), protocol and port.
 ApiVipKey ReadVipKey(const uint8_t* p) {
   ApiVipKey k;
-  k.address = ReadAddress(p + 10);
-  k.len = p[27];
-  k.protocol = p[28];
-  k.port = LoadBe16(p + 29);
+  k.address = ReadAddress(p + wire::kVipPfx.offset);
+  k.len = p[wire::kVipPfx.offset + kAddressSize];
+  k.protocol = U8At(p, wire::kVipProtocol);
+  k.port = Be16At(p, wire::kVipPort);
   return k;
 }
 
@@ -111,7 +115,7 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
   struct Entry {
     const char* name;
     Fn fn;
-    bool variable;
+    bool variable;  // + the u32 length of a trailing string[]
   };
   const Entry entries[] = {
       {"get_first_msg_id", &ApiHandler::OnGetFirstMsgId, false},
@@ -136,21 +140,12 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
       {"lb_add_del_intf_nat4", &ApiHandler::OnLbIntfNat4, false},
       {"lb_add_del_intf_nat6", &ApiHandler::OnLbIntfNat6, false},
   };
-  // Fixed sizes of the requests (PROTOCOL.md §3).
-  const std::unordered_map<std::string, size_t> sizes = {
-      {"get_first_msg_id", 74}, {"api_versions", 10},         {"sockclnt_create", 70},
-      {"sockclnt_delete", 14},  {"memclnt_keepalive", 10},    {"control_ping", 10},
-      {"show_version", 10},     {"cli_inband", 14},           {"lb_conf", 38},
-      {"lb_conf_get", 10},      {"lb_add_del_vip", 49},       {"lb_add_del_vip_v2", 50},
-      {"lb_add_del_as", 50},    {"lb_add_del_as_v2", 51},     {"lb_as_set_weight", 50},
-      {"lb_flush_vip", 31},     {"lb_vip_dump", 33},          {"lb_as_dump", 31},
-      {"lb_as_v2_dump", 31},    {"lb_add_del_intf_nat4", 15}, {"lb_add_del_intf_nat6", 15},
-  };
   for (const Entry& e : entries) {
     // Messages absent from the table (lb 1.2.0 ones in legacy mode) have no
     // id, hence no handler: VPP <= 26.06 drops them as unknown.
     std::optional<uint16_t> id = table_.IdOf(e.name);
-    if (id) handlers_[*id] = Handler{e.fn, sizes.at(e.name), e.variable};
+    const RequestLayout* layout = FindRequestLayout(e.name);
+    if (id && layout) handlers_[*id] = Handler{e.fn, layout->fixed_size, e.variable};
   }
 }
 
@@ -230,7 +225,7 @@ HandleResult ApiHandler::Handle(uint32_t from, const uint8_t* payload, size_t si
       result.dropped = "no handler for message id " + std::to_string(id);
     } else {
       size_t need = it->second.min_size;
-      if (it->second.variable && size >= need) need += LoadBe32(payload + 10);
+      if (it->second.variable && size >= need) need += Be32At(payload, wire::kCliCmd);
       if (size < need) {
         result.dropped = "message " + table_.ById(id)->name +
                          " truncated: " + std::to_string(size) + " < " + std::to_string(need) +
@@ -242,10 +237,10 @@ HandleResult ApiHandler::Handle(uint32_t from, const uint8_t* payload, size_t si
         c.n = size;
         c.result = &result;
         if (id == kSockclntCreateId) {  // the one request without client_index
-          c.context = LoadBe32(payload + 2);
+          c.context = Be32At(payload, wire::kCreateContext);
         } else {
-          c.client_index = LoadBe32(payload + 2);
-          c.context = LoadBe32(payload + 6);
+          c.client_index = Be32At(payload, wire::kClientIndex);
+          c.context = Be32At(payload, wire::kContext);
         }
         (this->*(it->second.fn))(c);
       }
@@ -264,7 +259,8 @@ void ApiHandler::AdvanceClock(double seconds) {
 // --- core messages -----------------------------------------------------------
 
 void ApiHandler::OnGetFirstMsgId(Ctx& c) {
-  std::optional<uint16_t> first = table_.FirstMsgId(LoadFixedString(c.p + 10, kMessageNameSize));
+  std::optional<uint16_t> first = table_.FirstMsgId(
+      LoadFixedString(c.p + wire::kGetFirstMsgIdName.offset, wire::kGetFirstMsgIdName.size));
   Reply(c, WireWriter()
                .Be16(Id("get_first_msg_id_reply"))
                .Be32(c.context)
@@ -280,7 +276,7 @@ void ApiHandler::OnApiVersions(Ctx& c) {
 
 void ApiHandler::OnSockclntCreate(Ctx& c) {
   if (!IsLive(c.from)) return;
-  std::string name = LoadFixedString(c.p + 6, kMessageNameSize);
+  std::string name = LoadFixedString(c.p + wire::kCreateName.offset, wire::kCreateName.size);
   registrations_[c.from]->name = name;
   LogInfo("vppsim-client-register",
           {{"handle", static_cast<uint64_t>(kClientHandleBit | c.from)}, {"name", name}});
@@ -297,7 +293,7 @@ void ApiHandler::OnSockclntCreate(Ctx& c) {
 }
 
 void ApiHandler::OnSockclntDelete(Ctx& c) {
-  const uint32_t index = LoadBe32(c.p + 10) & ~kClientHandleBit;
+  const uint32_t index = Be32At(c.p, wire::kDeleteIndex) & ~kClientHandleBit;
   if (IsLive(index)) {
     c.result->replies.push_back(Outgoing{
         index, WireWriter().Be16(Id("sockclnt_delete_reply")).Be32(c.context).Be32(1).Take()});
@@ -341,8 +337,9 @@ void ApiHandler::OnShowVersion(Ctx& c) {
 }
 
 void ApiHandler::OnCliInband(Ctx& c) {
-  const uint32_t len = LoadBe32(c.p + 10);
-  std::string cmd(reinterpret_cast<const char*>(c.p + 14), len);
+  const uint32_t len = Be32At(c.p, wire::kCliCmd);
+  std::string cmd(reinterpret_cast<const char*>(c.p + wire::kCliCmd.offset + wire::kCliCmd.size),
+                  len);
   int32_t rv = 0;
   std::string out = RunCli(cmd, &rv);
   Reply(c, WireWriter()
@@ -511,10 +508,10 @@ std::string ApiHandler::TestLbPacket(const std::vector<std::string>& a, int32_t*
 
 void ApiHandler::OnLbConf(Ctx& c) {
   LbConf conf;
-  std::memcpy(conf.ip4_src.data(), c.p + 10, 4);
-  std::memcpy(conf.ip6_src.data(), c.p + 14, 16);
-  conf.sticky_buckets_per_core = LoadBe32(c.p + 30);
-  conf.flow_timeout = LoadBe32(c.p + 34);
+  std::memcpy(conf.ip4_src.data(), c.p + wire::kConfIp4Src.offset, wire::kConfIp4Src.size);
+  std::memcpy(conf.ip6_src.data(), c.p + wire::kConfIp6Src.offset, wire::kConfIp6Src.size);
+  conf.sticky_buckets_per_core = Be32At(c.p, wire::kConfStickyBuckets);
+  conf.flow_timeout = Be32At(c.p, wire::kConfFlowTimeout);
   int32_t rv = model_->Conf(conf);
   LogDebug("vppsim-lb-conf", {{"ip4_src", IpAddress::FromV4Bytes(conf.ip4_src.data()).ToString()},
                               {"ip6_src", IpAddress::FromV6Bytes(conf.ip6_src.data()).ToString()},
@@ -543,17 +540,17 @@ void ApiHandler::OnLbAddDelVipV2(Ctx& c) { AddDelVip(c, true); }
 void ApiHandler::AddDelVip(Ctx& c, bool v2) {
   VipAddDelRequest r;
   r.key = ReadVipKey(c.p);
-  r.encap = LoadBe32(c.p + 31);
-  r.dscp = c.p[35];
-  r.srv_type = c.p[36];  // only the first byte of the u32 (quirk 4)
-  r.target_port = LoadBe16(c.p + 40);
-  r.node_port = LoadBe16(c.p + 42);
-  r.new_flows_table_length = LoadBe32(c.p + 44);
+  r.encap = Be32At(c.p, wire::kVipEncap);
+  r.dscp = U8At(c.p, wire::kVipDscp);
+  r.srv_type = U8At(c.p, wire::kVipType);  // only the first byte of the u32 (quirk 4)
+  r.target_port = Be16At(c.p, wire::kVipTargetPort);
+  r.node_port = Be16At(c.p, wire::kVipNodePort);
+  r.new_flows_table_length = Be32At(c.p, wire::kVipNewFlowsTableLength);
   if (v2) {
-    r.src_ip_sticky = c.p[48] != 0;
-    r.is_del = c.p[49] != 0;
+    r.src_ip_sticky = BoolAt(c.p, wire::kVipV2SrcIpSticky);
+    r.is_del = BoolAt(c.p, wire::kVipV2IsDel);
   } else {
-    r.is_del = c.p[48] != 0;
+    r.is_del = BoolAt(c.p, wire::kVipIsDel);
   }
   int32_t rv = model_->AddDelVip(r);
   LogDebug(v2 ? "vppsim-lb-add-del-vip-v2" : "vppsim-lb-add-del-vip",
@@ -574,15 +571,15 @@ void ApiHandler::OnLbAddDelAsV2(Ctx& c) { AddDelAs(c, true); }
 void ApiHandler::AddDelAs(Ctx& c, bool v2) {
   AsAddDelRequest r;
   r.vip = ReadVipKey(c.p);
-  r.as = ReadAddress(c.p + 31);
+  r.as = ReadAddress(c.p + wire::kAsAddress.offset);
   r.v2 = v2;
   if (v2) {
-    r.weight = c.p[48];
-    r.is_del = c.p[49] != 0;
-    r.is_flush = c.p[50] != 0;
+    r.weight = U8At(c.p, wire::kAsV2Weight);
+    r.is_del = BoolAt(c.p, wire::kAsV2IsDel);
+    r.is_flush = BoolAt(c.p, wire::kAsV2IsFlush);
   } else {
-    r.is_del = c.p[48] != 0;
-    r.is_flush = c.p[49] != 0;
+    r.is_del = BoolAt(c.p, wire::kAsIsDel);
+    r.is_flush = BoolAt(c.p, wire::kAsIsFlush);
   }
   int32_t rv = model_->AddDelAs(r);
   LogDebug(v2 ? "vppsim-lb-add-del-as-v2" : "vppsim-lb-add-del-as",
@@ -600,9 +597,9 @@ void ApiHandler::AddDelAs(Ctx& c, bool v2) {
 void ApiHandler::OnLbAsSetWeight(Ctx& c) {
   AsSetWeightRequest r;
   r.vip = ReadVipKey(c.p);
-  r.as = ReadAddress(c.p + 31);
-  r.weight = c.p[48];
-  r.is_flush = c.p[49] != 0;
+  r.as = ReadAddress(c.p + wire::kAsAddress.offset);
+  r.weight = U8At(c.p, wire::kSetWeightWeight);
+  r.is_flush = BoolAt(c.p, wire::kSetWeightIsFlush);
   int32_t rv = model_->SetWeight(r);
   LogDebug("vppsim-lb-as-set-weight", {{"vip", FormatApiPrefix(r.vip)},
                                        {"protocol", r.vip.protocol},
@@ -673,8 +670,8 @@ void ApiHandler::OnLbIntfNat4(Ctx& c) { IntfNat(c, false); }
 void ApiHandler::OnLbIntfNat6(Ctx& c) { IntfNat(c, true); }
 
 void ApiHandler::IntfNat(Ctx& c, bool ip6) {
-  const bool is_add = c.p[10] != 0;
-  const uint32_t sw_if_index = LoadBe32(c.p + 11);
+  const bool is_add = BoolAt(c.p, wire::kIntfNatIsAdd);
+  const uint32_t sw_if_index = Be32At(c.p, wire::kIntfNatSwIfIndex);
   int32_t rv = model_->AddDelIntfNat(ip6, is_add, sw_if_index);
   LogDebug(ip6 ? "vppsim-lb-add-del-intf-nat6" : "vppsim-lb-add-del-intf-nat4",
            {{"is_add", is_add}, {"sw_if_index", sw_if_index}, {"retval", rv}});

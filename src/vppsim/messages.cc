@@ -137,7 +137,81 @@ uint32_t Fnv1a(std::string_view s) {
   return h;
 }
 
+using namespace wire;  // NOLINT: the field names read best unqualified here
+
+constexpr WireField kRequest[] = {kMsgId, kClientIndex, kContext};
+constexpr WireField kGetFirstMsgId[] = {kMsgId, kClientIndex, kContext, kGetFirstMsgIdName};
+constexpr WireField kSockclntCreate[] = {kMsgId, kCreateContext, kCreateName};
+constexpr WireField kSockclntDelete[] = {kMsgId, kClientIndex, kContext, kDeleteIndex};
+constexpr WireField kCliInband[] = {kMsgId, kClientIndex, kContext, kCliCmd};
+constexpr WireField kLbConf[] = {kMsgId,      kClientIndex,       kContext,        kConfIp4Src,
+                                 kConfIp6Src, kConfStickyBuckets, kConfFlowTimeout};
+constexpr WireField kLbAddDelVip[] = {
+    kMsgId,    kClientIndex, kContext, kVipPfx,        kVipProtocol, kVipPort,
+    kVipEncap, kVipDscp,     kVipType, kVipTargetPort, kVipNodePort, kVipNewFlowsTableLength,
+    kVipIsDel};
+constexpr WireField kLbAddDelVipV2[] = {kMsgId,
+                                        kClientIndex,
+                                        kContext,
+                                        kVipPfx,
+                                        kVipProtocol,
+                                        kVipPort,
+                                        kVipEncap,
+                                        kVipDscp,
+                                        kVipType,
+                                        kVipTargetPort,
+                                        kVipNodePort,
+                                        kVipNewFlowsTableLength,
+                                        kVipV2SrcIpSticky,
+                                        kVipV2IsDel};
+constexpr WireField kLbAddDelAs[] = {kMsgId,   kClientIndex, kContext, kVipPfx,   kVipProtocol,
+                                     kVipPort, kAsAddress,   kAsIsDel, kAsIsFlush};
+constexpr WireField kLbAddDelAsV2[] = {kMsgId,       kClientIndex, kContext,   kVipPfx,
+                                       kVipProtocol, kVipPort,     kAsAddress, kAsV2Weight,
+                                       kAsV2IsDel,   kAsV2IsFlush};
+constexpr WireField kLbAsSetWeight[] = {kMsgId,     kClientIndex,     kContext,
+                                        kVipPfx,    kVipProtocol,     kVipPort,
+                                        kAsAddress, kSetWeightWeight, kSetWeightIsFlush};
+// lb_flush_vip, lb_as_dump, lb_as_v2_dump.
+constexpr WireField kVipSelector[] = {kMsgId,  kClientIndex, kContext,
+                                      kVipPfx, kVipProtocol, kVipPort};
+constexpr WireField kIntfNat[] = {kMsgId, kClientIndex, kContext, kIntfNatIsAdd, kIntfNatSwIfIndex};
+
+// Fixed sizes as in PROTOCOL.md §3; lb_vip_dump's filter is ignored (quirk 1).
+constexpr RequestLayout kRequestLayouts[] = {
+    {"get_first_msg_id", 74, kGetFirstMsgId},
+    {"api_versions", 10, kRequest},
+    {"sockclnt_create", 70, kSockclntCreate},
+    {"sockclnt_delete", 14, kSockclntDelete},
+    {"memclnt_keepalive", 10, kRequest},
+    {"control_ping", 10, kRequest},
+    {"show_version", 10, kRequest},
+    {"cli_inband", 14, kCliInband},
+    {"lb_conf", 38, kLbConf},
+    {"lb_conf_get", 10, kRequest},
+    {"lb_add_del_vip", 49, kLbAddDelVip},
+    {"lb_add_del_vip_v2", 50, kLbAddDelVipV2},
+    {"lb_add_del_as", 50, kLbAddDelAs},
+    {"lb_add_del_as_v2", 51, kLbAddDelAsV2},
+    {"lb_as_set_weight", 50, kLbAsSetWeight},
+    {"lb_flush_vip", 31, kVipSelector},
+    {"lb_vip_dump", 33, kRequest},
+    {"lb_as_dump", 31, kVipSelector},
+    {"lb_as_v2_dump", 31, kVipSelector},
+    {"lb_add_del_intf_nat4", 15, kIntfNat},
+    {"lb_add_del_intf_nat6", 15, kIntfNat},
+};
+
 }  // namespace
+
+std::span<const RequestLayout> RequestLayouts() { return kRequestLayouts; }
+
+const RequestLayout* FindRequestLayout(std::string_view name) {
+  for (const RequestLayout& l : kRequestLayouts) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
 
 std::string MessageInfo::NameCrc() const {
   char crc_hex[9];

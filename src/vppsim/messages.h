@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,78 @@ struct MessageInfo {
   // "name_crc" as published: "lb_add_del_vip_6fa569c7".
   std::string NameCrc() const;
 };
+
+// Where a field the simulator reads lies in a request payload: the name is
+// the one vpp-lb-messages.json gives it under "fields" (nested types such
+// as a prefix are one field), offset and size in bytes. The simulator's
+// decoders read through these instead of bare numbers; they are independent
+// of the client's codec (src/vpp) so that the two check each other, and
+// tests/unit/vppsim/messages_test.cc checks them against the JSON.
+struct WireField {
+  std::string_view name;
+  uint16_t offset;
+  uint16_t size;
+};
+
+inline constexpr uint16_t kAddressSize = 17;  // vl_api_address_t: af + 16-byte union
+
+namespace wire {
+// Request header: the one without client_index is sockclnt_create.
+inline constexpr WireField kMsgId{"_vl_msg_id", 0, 2};
+inline constexpr WireField kClientIndex{"client_index", 2, 4};
+inline constexpr WireField kContext{"context", 6, 4};
+inline constexpr WireField kCreateContext{"context", 2, 4};
+// memclnt, vlib
+inline constexpr WireField kGetFirstMsgIdName{"name", 10, 64};
+inline constexpr WireField kCreateName{"name", 6, 64};
+inline constexpr WireField kDeleteIndex{"index", 10, 4};
+inline constexpr WireField kCliCmd{"cmd", 10, 4};  // u32 BE length; the bytes follow
+// lb_conf
+inline constexpr WireField kConfIp4Src{"ip4_src_address", 10, 4};
+inline constexpr WireField kConfIp6Src{"ip6_src_address", 14, 16};
+inline constexpr WireField kConfStickyBuckets{"sticky_buckets_per_core", 30, 4};
+inline constexpr WireField kConfFlowTimeout{"flow_timeout", 34, 4};
+// The VIP selector every lb request but lb_vip_dump starts with (the prefix
+// is an address then u8 len).
+inline constexpr WireField kVipPfx{"pfx", 10, 18};
+inline constexpr WireField kVipProtocol{"protocol", 28, 1};
+inline constexpr WireField kVipPort{"port", 29, 2};
+// lb_add_del_vip and lb_add_del_vip_v2, after the selector.
+inline constexpr WireField kVipEncap{"encap", 31, 4};
+inline constexpr WireField kVipDscp{"dscp", 35, 1};
+inline constexpr WireField kVipType{"type", 36, 4};  // only its first byte counts (quirk 4)
+inline constexpr WireField kVipTargetPort{"target_port", 40, 2};
+inline constexpr WireField kVipNodePort{"node_port", 42, 2};
+inline constexpr WireField kVipNewFlowsTableLength{"new_flows_table_length", 44, 4};
+inline constexpr WireField kVipIsDel{"is_del", 48, 1};
+inline constexpr WireField kVipV2SrcIpSticky{"src_ip_sticky", 48, 1};
+inline constexpr WireField kVipV2IsDel{"is_del", 49, 1};
+// lb_add_del_as, lb_add_del_as_v2 and lb_as_set_weight, after the selector.
+inline constexpr WireField kAsAddress{"as_address", 31, 17};
+inline constexpr WireField kAsIsDel{"is_del", 48, 1};
+inline constexpr WireField kAsIsFlush{"is_flush", 49, 1};
+inline constexpr WireField kAsV2Weight{"weight", 48, 1};
+inline constexpr WireField kAsV2IsDel{"is_del", 49, 1};
+inline constexpr WireField kAsV2IsFlush{"is_flush", 50, 1};
+inline constexpr WireField kSetWeightWeight{"weight", 48, 1};
+inline constexpr WireField kSetWeightIsFlush{"is_flush", 49, 1};
+// lb_add_del_intf_nat4 / nat6
+inline constexpr WireField kIntfNatIsAdd{"is_add", 10, 1};
+inline constexpr WireField kIntfNatSwIfIndex{"sw_if_index", 11, 4};
+}  // namespace wire
+
+// A request the simulator handles: its fixed size (shorter payloads are
+// dropped as truncated) and the fields it reads.
+struct RequestLayout {
+  std::string_view name;
+  uint16_t fixed_size;
+  std::span<const WireField> fields;
+};
+
+// Every request with a handler, in handler order.
+std::span<const RequestLayout> RequestLayouts();
+// nullptr for a name without a layout.
+const RequestLayout* FindRequestLayout(std::string_view name);
 
 class MessageTable {
  public:

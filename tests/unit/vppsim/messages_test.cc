@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
 
 namespace maglev::vppsim {
 namespace {
@@ -128,6 +130,55 @@ TEST(Messages, RejectsOverlappingBlocks) {
   EXPECT_TRUE(MessageTable::Create(o).ok());
   o.lb_first_msg_id = kDefaultVpeFirstMsgId + kVpeBlockSize;  // right after vpe
   EXPECT_TRUE(MessageTable::Create(o).ok());
+}
+
+// The simulator's own field table (what its decoders read) against the
+// shared data: every request's fixed size, and every field's offset and size
+// under its name in the JSON's "fields".
+TEST(RequestLayouts, FixedSizesAndFieldsMatchTheSharedTable) {
+  json d = Load("vpp-lb-messages.json");
+  std::map<std::string, json> by_name;
+  for (const json& m : d["messages"]) by_name[m["name"].get<std::string>()] = m;
+  ASSERT_FALSE(by_name.empty());
+  size_t fields = 0;
+  for (const RequestLayout& l : RequestLayouts()) {
+    SCOPED_TRACE(std::string(l.name));
+    auto it = by_name.find(std::string(l.name));
+    ASSERT_NE(it, by_name.end());
+    EXPECT_EQ(l.fixed_size, it->second["fixed_size"].get<uint16_t>());
+    ASSERT_FALSE(l.fields.empty());
+    std::set<std::string> seen;
+    for (const WireField& f : l.fields) {
+      SCOPED_TRACE(std::string(f.name));
+      EXPECT_TRUE(seen.insert(std::string(f.name)).second) << "listed twice";
+      const json* want = nullptr;
+      for (const json& jf : it->second["fields"]) {
+        if (jf["name"] == f.name) want = &jf;
+      }
+      ASSERT_NE(want, nullptr) << "no such field in the JSON";
+      EXPECT_EQ(f.offset, (*want)["offset"].get<uint16_t>());
+      EXPECT_EQ(f.size, (*want)["size"].get<uint16_t>());
+      ++fields;
+    }
+    // Every field the JSON has before the fixed size ends is one the table
+    // lists, except lb_vip_dump's filter (ignored, quirk 1).
+    if (l.name != "lb_vip_dump") {
+      EXPECT_EQ(seen.size(), it->second["fields"].size());
+    }
+  }
+  EXPECT_EQ(RequestLayouts().size(), 21u);
+  EXPECT_GT(fields, 100u);
+}
+
+TEST(RequestLayouts, TheVipSelectorIsTheJsonsVipTypeInPlace) {
+  // vl_api_lb_vip_t: pfx, protocol, port, 21 bytes; in the requests it
+  // starts right after the 10-byte header.
+  EXPECT_EQ(wire::kVipPfx.offset, 10);
+  EXPECT_EQ(wire::kVipPfx.size, kAddressSize + 1);
+  EXPECT_EQ(wire::kVipProtocol.offset, wire::kVipPfx.offset + wire::kVipPfx.size);
+  EXPECT_EQ(wire::kVipPort.offset, wire::kVipProtocol.offset + 1);
+  EXPECT_EQ(FindRequestLayout("lb_flush_vip")->fixed_size, 10 + 21);
+  EXPECT_EQ(FindRequestLayout("no_such_message"), nullptr);
 }
 
 }  // namespace
