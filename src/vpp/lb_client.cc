@@ -292,6 +292,16 @@ absl::StatusOr<LbClient::Prepared> LbClient::PrepareTyped(const Req& req) {
   return Prepared{std::move(raw), &ReadRetval<Rep>};
 }
 
+template <typename V1, typename V2, typename Fill>
+absl::StatusOr<LbClient::Prepared> LbClient::PrepareEither(bool v2, const VipKey& key, Fill fill) {
+  VipKey k = key.Normalized();
+  auto run = [&](auto req) {
+    fill(req);
+    return PrepareTyped(req);
+  };
+  return v2 ? run(Selecting<V2>(k)) : run(Selecting<V1>(k));
+}
+
 absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
   const bool weights = level_ == LbApiLevel::kWeights;
   // Each call kind is filled once, into whichever of its v1/v2 messages this
@@ -315,52 +325,42 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
               return absl::UnimplementedError(
                   "src_ip_sticky needs lb_add_del_vip_v2, which this VPP does not offer");
             }
-            auto add = [&]<typename Req>(Req req) {
-              req.encap = static_cast<m::EncapType>(s.encap);
-              req.dscp = s.dscp;
-              req.new_flows_table_length = s.new_flows_table_length;
-              if constexpr (requires { req.src_ip_sticky; }) req.src_ip_sticky = s.src_ip_sticky;
-              return PrepareTyped(req);
-            };
-            VipKey k = s.key.Normalized();
-            return has_vip_v2_ ? add(Selecting<m::LbAddDelVipV2>(k))
-                               : add(Selecting<m::LbAddDelVip>(k));
+            return PrepareEither<m::LbAddDelVip, m::LbAddDelVipV2>(
+                has_vip_v2_, s.key, [&](auto& req) {
+                  req.encap = static_cast<m::EncapType>(s.encap);
+                  req.dscp = s.dscp;
+                  req.new_flows_table_length = s.new_flows_table_length;
+                  if constexpr (requires { req.src_ip_sticky; }) {
+                    req.src_ip_sticky = s.src_ip_sticky;
+                  }
+                });
           },
           [&](const LbDelVip& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.key));
-            auto del = [&]<typename Req>(Req req) {
-              // A delete ignores the table length, but 0 is never put on the
-              // wire (PROTOCOL.md §8).
-              req.new_flows_table_length = 1024;
-              req.is_del = true;
-              return PrepareTyped(req);
-            };
-            VipKey k = c.key.Normalized();
-            return has_vip_v2_ ? del(Selecting<m::LbAddDelVipV2>(k))
-                               : del(Selecting<m::LbAddDelVip>(k));
+            return PrepareEither<m::LbAddDelVip, m::LbAddDelVipV2>(
+                has_vip_v2_, c.key, [&](auto& req) {
+                  // A delete ignores the table length, but 0 is never put on
+                  // the wire (PROTOCOL.md §8).
+                  req.new_flows_table_length = 1024;
+                  req.is_del = true;
+                });
           },
           [&](const LbAddAs& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.vip));
             RETURN_IF_ERROR(ValidateWeight(c.weight));
-            auto add = [&]<typename Req>(Req req) {
+            return PrepareEither<m::LbAddDelAs, m::LbAddDelAsV2>(weights, c.vip, [&](auto& req) {
               req.as_address = c.address;
               if constexpr (requires { req.weight; }) req.weight = c.weight;
               req.is_flush = c.flush;
-              return PrepareTyped(req);
-            };
-            VipKey k = c.vip.Normalized();
-            return weights ? add(Selecting<m::LbAddDelAsV2>(k)) : add(Selecting<m::LbAddDelAs>(k));
+            });
           },
           [&](const LbDelAs& c) -> absl::StatusOr<Prepared> {
             RETURN_IF_ERROR(ValidateKey(c.vip));
-            auto del = [&]<typename Req>(Req req) {
+            return PrepareEither<m::LbAddDelAs, m::LbAddDelAsV2>(weights, c.vip, [&](auto& req) {
               req.as_address = c.address;
               req.is_del = true;
               req.is_flush = c.flush;
-              return PrepareTyped(req);
-            };
-            VipKey k = c.vip.Normalized();
-            return weights ? del(Selecting<m::LbAddDelAsV2>(k)) : del(Selecting<m::LbAddDelAs>(k));
+            });
           },
           [&](const LbSetAsWeight& c) -> absl::StatusOr<Prepared> {
             if (!weights) {

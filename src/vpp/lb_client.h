@@ -99,6 +99,10 @@ class LbClient : public LbApi {
   // Encodes `req`; its reply type is Req::Reply.
   template <typename Req>
   absl::StatusOr<Prepared> PrepareTyped(const Req& req);
+  // Prepares a V2 request when `v2`, else a V1 one: selecting VIP `key`
+  // (normalized), then filled by `fill(req)` (called with either type).
+  template <typename V1, typename V2, typename Fill>
+  absl::StatusOr<Prepared> PrepareEither(bool v2, const VipKey& key, Fill fill);
   absl::Status RunOne(const LbCall& call);
   template <typename Det, typename Req>
   absl::StatusOr<std::vector<Det>> CountedDump(const Req& req);

@@ -28,34 +28,6 @@ void Codec<IpAddress>::Decode(WireReader& r, IpAddress& a) {
   }
 }
 
-void Ip4Raw::Encode(WireWriter& w, const IpAddress& a) {
-  if (a.is_v4()) {
-    w.Bytes(a.v4_bytes(), 4);
-  } else {
-    w.Zeros(4);
-  }
-}
-
-void Ip4Raw::Decode(WireReader& r, IpAddress& a) {
-  uint8_t b[4];
-  r.Bytes(b, sizeof b);
-  a = IpAddress::FromV4Bytes(b);
-}
-
-void Ip6Raw::Encode(WireWriter& w, const IpAddress& a) {
-  if (a.is_v6()) {
-    w.Bytes(a.ip46().data(), 16);
-  } else {
-    w.Zeros(16);
-  }
-}
-
-void Ip6Raw::Decode(WireReader& r, IpAddress& a) {
-  uint8_t b[16];
-  r.Bytes(b, sizeof b);
-  a = IpAddress::FromV6Bytes(b);
-}
-
 void Prefix::Check(const Prefix& p, WireReader& r) {
   if (p.len > (p.address.is_v4() ? 32 : 128)) {
     r.Fail(absl::StrCat("prefix length ", p.len, " out of range for ",

@@ -238,30 +238,32 @@ struct VarStr {
 
 // ip4_address_t / ip6_address_t: the raw 4 or 16 bytes, no family byte (an
 // address of the other family encodes as zeros).
-struct Ip4Raw {
+template <size_t N>
+requires(N == 4 || N == 16) struct IpRaw {
+  static constexpr bool kV4 = N == 4;
   template <typename T>
   static constexpr size_t FixedSize() {
-    return 4;
+    return N;
   }
-  static void Encode(WireWriter& w, const IpAddress& a);
-  static void Decode(WireReader& r, IpAddress& a);
+  static void Encode(WireWriter& w, const IpAddress& a) {
+    if (kV4 ? a.is_v4() : a.is_v6()) {
+      w.Bytes(kV4 ? a.v4_bytes() : a.ip46().data(), N);
+    } else {
+      w.Zeros(N);
+    }
+  }
+  static void Decode(WireReader& r, IpAddress& a) {
+    uint8_t b[N];
+    r.Bytes(b, N);
+    a = kV4 ? IpAddress::FromV4Bytes(b) : IpAddress::FromV6Bytes(b);
+  }
   template <typename T>
   static void Layout(const std::string& name, const std::string&, LayoutBuilder& b) {
-    b.Leaf(name, 4);
+    b.Leaf(name, N);
   }
 };
-struct Ip6Raw {
-  template <typename T>
-  static constexpr size_t FixedSize() {
-    return 16;
-  }
-  static void Encode(WireWriter& w, const IpAddress& a);
-  static void Decode(WireReader& r, IpAddress& a);
-  template <typename T>
-  static void Layout(const std::string& name, const std::string&, LayoutBuilder& b) {
-    b.Leaf(name, 16);
-  }
-};
+using Ip4Raw = IpRaw<4>;
+using Ip6Raw = IpRaw<16>;
 
 // `T arr[count]` with the count (of type Count, big-endian) right before the
 // elements: the field is a std::vector<T> of fixed-size elements, the count
@@ -403,6 +405,12 @@ struct Codec<T> {
       HeaderSize(kHeader) + FieldsFixedSize<std::remove_cv_t<decltype(kFields)>>(); \
   friend bool operator==(const Type&, const Type&) = default
 
+// An "autoreply" reply: context + retval (RetvalBody, below), CRC e8d4e804.
+#define MAGLEV_VPP_AUTOREPLY(Type, name, fixed_id)                                          \
+  struct Type : RetvalBody {                                                                \
+    MAGLEV_VPP_MESSAGE(Type, name, "e8d4e804", fixed_id, kContextOnly, Base<RetvalBody>()); \
+  }
+
 // ---------------------------------------------------------------------------
 // Field types shared by the messages.
 
@@ -503,10 +511,7 @@ struct ControlPing {
   MAGLEV_VPP_MESSAGE(ControlPing, "control_ping", "51077d14", 23, kWithClientIndex);
 };
 
-struct MemclntKeepaliveReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(MemclntKeepaliveReply, "memclnt_keepalive_reply", "e8d4e804", 22, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(MemclntKeepaliveReply, "memclnt_keepalive_reply", 22);
 
 struct MemclntKeepalive {
   using Reply = MemclntKeepaliveReply;
@@ -588,9 +593,7 @@ struct CliInband {
 
 // --- lb ----------------------------------------------------------------------
 
-struct LbConfReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbConfReply, "lb_conf_reply", "e8d4e804", 0, kContextOnly, Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbConfReply, "lb_conf_reply", 0);
 
 struct LbConf {
   using Reply = LbConfReply;
@@ -624,10 +627,7 @@ struct LbConfGet {
   MAGLEV_VPP_MESSAGE(LbConfGet, "lb_conf_get", "51077d14", 0, kWithClientIndex);
 };
 
-struct LbAddDelVipReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbAddDelVipReply, "lb_add_del_vip_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbAddDelVipReply, "lb_add_del_vip_reply", 0);
 
 // lb_add_del_vip. `type` (lb_srv_type, u32) is encoded in the form VPP
 // actually reads: only the first wire byte counts (quirk 4.8/4), so the value
@@ -649,10 +649,7 @@ struct LbAddDelVip : LbVip {
                      F("is_del", &LbAddDelVip::is_del));
 };
 
-struct LbAddDelVipV2Reply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbAddDelVipV2Reply, "lb_add_del_vip_v2_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbAddDelVipV2Reply, "lb_add_del_vip_v2_reply", 0);
 
 struct LbAddDelVipV2 : LbVip {
   using Reply = LbAddDelVipV2Reply;
@@ -674,10 +671,7 @@ struct LbAddDelVipV2 : LbVip {
                      F("is_del", &LbAddDelVipV2::is_del));
 };
 
-struct LbAddDelAsReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbAddDelAsReply, "lb_add_del_as_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbAddDelAsReply, "lb_add_del_as_reply", 0);
 
 struct LbAddDelAs : LbVip {
   using Reply = LbAddDelAsReply;
@@ -689,10 +683,7 @@ struct LbAddDelAs : LbVip {
                      F("is_flush", &LbAddDelAs::is_flush));
 };
 
-struct LbAddDelAsV2Reply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbAddDelAsV2Reply, "lb_add_del_as_v2_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbAddDelAsV2Reply, "lb_add_del_as_v2_reply", 0);
 
 struct LbAddDelAsV2 : LbVip {
   using Reply = LbAddDelAsV2Reply;
@@ -706,10 +697,7 @@ struct LbAddDelAsV2 : LbVip {
                      F("is_flush", &LbAddDelAsV2::is_flush));
 };
 
-struct LbAsSetWeightReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbAsSetWeightReply, "lb_as_set_weight_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbAsSetWeightReply, "lb_as_set_weight_reply", 0);
 
 struct LbAsSetWeight : LbVip {
   using Reply = LbAsSetWeightReply;
@@ -721,10 +709,7 @@ struct LbAsSetWeight : LbVip {
                      F("weight", &LbAsSetWeight::weight), F("is_flush", &LbAsSetWeight::is_flush));
 };
 
-struct LbFlushVipReply : RetvalBody {
-  MAGLEV_VPP_MESSAGE(LbFlushVipReply, "lb_flush_vip_reply", "e8d4e804", 0, kContextOnly,
-                     Base<RetvalBody>());
-};
+MAGLEV_VPP_AUTOREPLY(LbFlushVipReply, "lb_flush_vip_reply", 0);
 
 struct LbFlushVip : LbVip {
   using Reply = LbFlushVipReply;
@@ -800,6 +785,7 @@ struct LbAsV2Dump : LbVip {
   MAGLEV_VPP_MESSAGE(LbAsV2Dump, "lb_as_v2_dump", "1063f819", 0, kWithClientIndex, Base<LbVip>());
 };
 
+#undef MAGLEV_VPP_AUTOREPLY
 #undef MAGLEV_VPP_MESSAGE
 
 // Every message type above, once: the one line a new message adds.
