@@ -37,6 +37,7 @@ struct VppAsData {
   uint32_t flags = 0;  // bit 0 used, bit 1 flushed
   uint32_t num_buckets = 0;
   int64_t in_use_since_ns = 0;
+  uint32_t in_use_since_s = 0;  // as VPP reports it: seconds of VPP's uptime
 };
 
 struct VppVipData {
@@ -52,6 +53,7 @@ struct VppLbStateData {
   std::string ip4_src, ip6_src;
   uint32_t sticky_buckets_per_core = 0;
   uint32_t flow_timeout = 0;  // seconds
+  bool legacy_lb = false;     // lb <= 1.1.0: the new-flow table ignores weights
   std::vector<VppVipData> vips;
 };
 

@@ -431,4 +431,22 @@ const std::vector<MessageInfo>& AllMessages() {
   return kAll;
 }
 
+void IpRouteLookupReply::EncodeBody(WireWriter& w) const {
+  w.I32(retval);
+  w.U32(table_id);
+  w.U32(stats_index);
+  EncodePrefix(w, prefix);
+  w.U8(n_paths);
+  for (size_t i = 0; i < size_t{n_paths} * kFibPathSize; ++i) w.U8(0);
+}
+
+void IpRouteLookupReply::DecodeBody(WireReader& r) {
+  retval = r.I32();
+  table_id = r.U32();
+  stats_index = r.U32();
+  prefix = DecodePrefix(r);
+  n_paths = r.U8();
+  r.Skip(size_t{n_paths} * kFibPathSize);
+}
+
 }  // namespace maglev::vppmsg

@@ -465,6 +465,44 @@ struct LbAsV2Details {
   void DecodeBody(WireReader& r);
 };
 
+// --- ip (ip.api 3.2.0; STATS.md 4.3) ----------------------------------------
+
+// ip_route_lookup: the FIB entry of `prefix` in `table_id` (exact match, or
+// longest prefix with exact = 0); its reply carries the route's
+// stats_index, which keys /net/route/to in the stats segment.
+struct IpRouteLookup {
+  MAGLEV_VPP_MESSAGE(IpRouteLookup, "ip_route_lookup", "710d6471", 0, kWithClientIndex, 33);
+  uint32_t table_id = 0;
+  uint8_t exact = 1;
+  Prefix prefix;
+  void EncodeBody(WireWriter& w) const {
+    w.U32(table_id);
+    w.U8(exact);
+    EncodePrefix(w, prefix);
+  }
+  void DecodeBody(WireReader& r) {
+    table_id = r.U32();
+    exact = r.U8();
+    prefix = DecodePrefix(r);
+  }
+};
+
+// Its reply: retval (-6 = no such route), then vl_api_ip_route_t: table_id,
+// stats_index, prefix, n_paths and n_paths vl_api_fib_path_t of 167 bytes
+// each (checked against the payload and skipped: maglevd only needs the
+// stats_index).
+struct IpRouteLookupReply {
+  MAGLEV_VPP_MESSAGE(IpRouteLookupReply, "ip_route_lookup_reply", "5d8febcb", 0, kContextOnly, 37);
+  static constexpr size_t kFibPathSize = 167;
+  int32_t retval = 0;
+  uint32_t table_id = 0;
+  uint32_t stats_index = 0;
+  Prefix prefix;
+  uint8_t n_paths = 0;  // paths are not kept; encoded as zero bytes
+  void EncodeBody(WireWriter& w) const;
+  void DecodeBody(WireReader& r);
+};
+
 #undef MAGLEV_VPP_MESSAGE
 
 // ---------------------------------------------------------------------------

@@ -122,6 +122,7 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
       {"control_ping", &ApiHandler::OnControlPing, false},
       {"show_version", &ApiHandler::OnShowVersion, false},
       {"cli_inband", &ApiHandler::OnCliInband, true},
+      {"ip_route_lookup", &ApiHandler::OnIpRouteLookup, false},
       {"lb_conf", &ApiHandler::OnLbConf, false},
       {"lb_conf_get", &ApiHandler::OnLbConfGet, false},
       {"lb_add_del_vip", &ApiHandler::OnLbAddDelVip, false},
@@ -145,6 +146,7 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
       {"lb_add_del_as", 50},    {"lb_add_del_as_v2", 51},     {"lb_as_set_weight", 50},
       {"lb_flush_vip", 31},     {"lb_vip_dump", 33},          {"lb_as_dump", 31},
       {"lb_as_v2_dump", 31},    {"lb_add_del_intf_nat4", 15}, {"lb_add_del_intf_nat6", 15},
+      {"ip_route_lookup", 33},
   };
   for (const Entry& e : entries) {
     // Messages absent from the table (lb 1.2.0 ones in legacy mode) have no
@@ -351,6 +353,29 @@ void ApiHandler::OnCliInband(Ctx& c) {
                .Be32(static_cast<uint32_t>(rv))
                .VarString(out)
                .Take());
+}
+
+void ApiHandler::OnIpRouteLookup(Ctx& c) {
+  // table_id (10), exact (14), prefix: af (15), address (16..31), len (32).
+  // Only table 0 exists here, and a longest-prefix lookup (exact = 0) is
+  // answered like an exact one (lb's VIP routes are all the simulator has).
+  const uint32_t table_id = LoadBe32(c.p + 10);
+  const ApiAddress addr = ReadAddress(c.p + 15);
+  const uint8_t len = c.p[32];
+  std::optional<uint32_t> index;
+  if (table_id == 0 && addr.af <= 1 && len <= (addr.af == 0 ? 32 : 128)) {
+    index = model_->RouteStatsIndex(addr.af == 1, DecodeApiAddress(addr), len);
+  }
+  WireWriter w;
+  w.Be16(Id("ip_route_lookup_reply"))
+      .Be32(c.context)
+      .Be32(static_cast<uint32_t>(index ? 0 : -6))  // VNET_API_ERROR_NO_SUCH_ENTRY
+      .Be32(table_id)
+      .Be32(index.value_or(0));
+  w.U8(addr.af);
+  for (uint8_t b : addr.un) w.U8(b);
+  w.U8(len).U8(0);  // n_paths: the simulator keeps no path lists
+  Reply(c, w.Take());
 }
 
 std::string ApiHandler::RunCli(const std::string& command, int32_t* retval) {

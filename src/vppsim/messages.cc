@@ -117,6 +117,13 @@ constexpr Def kLb110[] = {
     {"lb_add_del_intf_nat6_reply", 0xe8d4e804},
 };
 
+// ip.api 3.2.0: the one request the simulator answers (STATS.md 4.3).
+constexpr Def kIp[] = {
+    {"ip_route_lookup", 0x710d6471},
+    {"ip_route_lookup_reply", 0x5d8febcb},
+};
+
+static_assert(std::size(kIp) == kIpBlockSize);
 static_assert(std::size(kVlib) == kVlibBlockSize);
 static_assert(std::size(kVpe) == kVpeBlockSize);
 static_assert(std::size(kLb120) == kLb120BlockSize);
@@ -154,7 +161,8 @@ absl::StatusOr<MessageTable> MessageTable::Create(const Options& options) {
   };
   const Block blocks[] = {{"vlib", options.vlib_first_msg_id, kVlibBlockSize},
                           {"vpe", options.vpe_first_msg_id, kVpeBlockSize},
-                          {"lb", options.lb_first_msg_id, lb_size}};
+                          {"lb", options.lb_first_msg_id, lb_size},
+                          {"ip", options.ip_first_msg_id, kIpBlockSize}};
   const uint32_t memclnt_end = std::size(kMemclnt) + 1;  // ids 1..28
   for (size_t i = 0; i < std::size(blocks); ++i) {
     const Block& b = blocks[i];
@@ -197,6 +205,11 @@ absl::StatusOr<MessageTable> MessageTable::Create(const Options& options) {
       t.messages_.push_back(
           {d.name, d.crc, "lb", static_cast<uint16_t>(options.lb_first_msg_id + pos++)});
     }
+  }
+  pos = 0;
+  for (const Def& d : kIp) {
+    t.messages_.push_back(
+        {d.name, d.crc, "ip", static_cast<uint16_t>(options.ip_first_msg_id + pos++)});
   }
   // VPP lists its table in hash order; a stable scramble keeps clients honest.
   std::sort(t.messages_.begin(), t.messages_.end(), [](const MessageInfo& a, const MessageInfo& b) {
