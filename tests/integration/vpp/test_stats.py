@@ -304,6 +304,88 @@ class Counters(unittest.TestCase):
 
 @unittest.skipIf(vt.missing_binaries("maglevd", "maglevc", "maglev-vppsim",
                                      "maglev-test-lbctl"), "binaries not built")
+class LegacyLookup(unittest.TestCase):
+    """lb <= 1.1.0 ignores weights in its table: the lookup must too, and
+    still name where each injected new flow goes; the counters work the
+    same. And an IPv6 VIP (the IPv6 flow hash, UDP)."""
+
+    def test_lookup_matches_the_legacy_table(self):
+        tmp = vt.new_tmpdir()
+        stubs = grpc_stubs(tmp)
+        if stubs is None:
+            self.skipTest("python3-grpcio / grpc_python_plugin not installed")
+        import grpc
+        pb, rpc = stubs
+        sock = os.path.join(tmp, "api.sock")
+        sim = vt.Vppsim(sock, legacy=True)
+        self.addCleanup(sim.stop)
+        backends = {"b1": ("127.0.0.21", None), "b2": ("127.0.0.22", None),
+                    "b3": ("127.0.0.23", None)}
+        fe = vt.Frontend("192.0.2.90", [("p", {"b1": 100, "b2": 30, "b3": 70})], port=8080)
+        d = mt.Maglevd(base_config(backends, {"web": fe}), vpp_socket=sock,
+                       extra_args=["--vpp-stats-addr", sim.stats_path])
+        self.addCleanup(d.stop)
+        mt.wait_for(lambda: set((vt.weights(sock, fe.vip) or {}).keys()) ==
+                    {"127.0.0.21", "127.0.0.22", "127.0.0.23"}, 20, what="programmed")
+        channel = grpc.insecure_channel(d.grpc_addr)
+        self.addCleanup(channel.close)
+        stub = rpc.MaglevStub(channel)
+        seen = set()
+        for i in range(20):
+            src, sport = f"10.7.0.{i + 1}", 3000 + i
+            look = stub.LookupVPPLBFlow(pb.LookupVPPLBFlowRequest(
+                frontend_name="web", src_address=src, src_port=sport), timeout=10)
+            got_as, counts = inject(sim, "192.0.2.90", src, sport, 8080, 1)
+            self.assertEqual(look.as_address, got_as, f"flow {src}:{sport}")
+            self.assertEqual(look.dst_port, 8080)
+            self.assertEqual(counts, [0, 1, 0, 0])
+            seen.add(got_as)
+        self.assertGreater(len(seen), 1)
+        mt.wait_for(lambda: [f.counters.first_session_packets for f in stub.GetVPPLBCounters(
+            pb.GetVPPLBCountersRequest(), timeout=10).frontends] == [20], 20,
+            what="legacy counters")
+
+    def test_ipv6_lookup(self):
+        tmp = vt.new_tmpdir()
+        stubs = grpc_stubs(tmp)
+        if stubs is None:
+            self.skipTest("python3-grpcio / grpc_python_plugin not installed")
+        import grpc
+        pb, rpc = stubs
+        sock = os.path.join(tmp, "api.sock")
+        sim = vt.Vppsim(sock)
+        self.addCleanup(sim.stop)
+        # No health checks: the backends are assumed up, nothing is probed.
+        backends = {f"v{i}": (f"2001:db8:1::{i}", None) for i in range(1, 5)}
+        fe = vt.Frontend("2001:db8::80", [("p", {b: None for b in backends})], port=443,
+                         protocol="udp")
+        d = mt.Maglevd(base_config(backends, {"v6": fe}), vpp_socket=sock,
+                       extra_args=["--vpp-stats-addr", sim.stats_path])
+        self.addCleanup(d.stop)
+        mt.wait_for(lambda: len(vt.weights(sock, fe.vip) or {}) == 4, 20, what="programmed")
+        channel = grpc.insecure_channel(d.grpc_addr)
+        self.addCleanup(channel.close)
+        stub = rpc.MaglevStub(channel)
+        seen = set()
+        for i in range(16):
+            src, sport = f"2001:db8:9::{i + 1:x}", 5000 + 7 * i
+            look = stub.LookupVPPLBFlow(pb.LookupVPPLBFlowRequest(
+                frontend_name="v6", src_address=src, src_port=sport), timeout=10)
+            out = vt.lbctl(sock, "cli", "test", "lb", "packet", "2001:db8::80", src, sport, 443,
+                           "udp")["output"]
+            got_as = re.search(r" as (\S+)\n", out).group(1)
+            self.assertEqual(look.as_address, got_as, f"flow [{src}]:{sport}")
+            self.assertEqual(look.protocol, 17)
+            seen.add(got_as)
+        self.assertGreater(len(seen), 1)
+        mt.wait_for(lambda: [(f.counters.first_session_packets, f.counters.route_packets)
+                             for f in stub.GetVPPLBCounters(pb.GetVPPLBCountersRequest(),
+                                                            timeout=10).frontends] == [(16, 16)],
+                    20, what="ipv6 counters")
+
+
+@unittest.skipIf(vt.missing_binaries("maglevd", "maglevc", "maglev-vppsim",
+                                     "maglev-test-lbctl"), "binaries not built")
 class StatsOff(unittest.TestCase):
     def setUp(self):
         self.tmp = vt.new_tmpdir()
