@@ -512,6 +512,14 @@ maglev: {}
      "1000\n"
      "vpp.lb.new-flows-table-length: line 5: must be a power of two within 1..1048576, got 0\n"
      "vpp.lb.sync-interval: line 6: must be > 0"},
+    {"StatsInterval",
+     R"(maglev:
+  vpp:
+    lb:
+      stats-interval: 50ms
+)",
+     ConfigErrorKind::kSemantic,
+     "vpp.lb.stats-interval: line 4: must be within 100ms..1h, got 50ms"},
     {"TableTooLong",
      R"(maglev:
   vpp:
@@ -751,6 +759,7 @@ constexpr char kSpecExample[] = R"(maglev:
       new-flows-table-length: 1024 # per-VIP Maglev table, power of two (VPP's default 1024)
       startup-min-delay: 5s        # warmup: hands off VPP entirely
       startup-max-delay: 30s       # warmup: release frontends as their backends resolve
+      stats-interval: 2s           # reading VPP's stats segment (--vpp-stats-addr)
   healthchecks:
     http-healthz:
       type: http                   # icmp | tcp | http | https
@@ -808,6 +817,7 @@ TEST(ConfigLoaderTest, SpecExampleLoadsWithValuesAndDefaults) {
   EXPECT_EQ(c.vpp_lb.sticky_buckets_per_core, 65536u);
   EXPECT_EQ(c.vpp_lb.flow_timeout, seconds(40));
   EXPECT_EQ(c.vpp_lb.new_flows_table_length, 1024u);
+  EXPECT_EQ(c.vpp_lb.stats_interval, seconds(2));
   EXPECT_EQ(c.vpp_lb.startup_min_delay, seconds(5));
   EXPECT_EQ(c.vpp_lb.startup_max_delay, seconds(30));
 
@@ -926,6 +936,7 @@ TEST(ConfigLoaderTest, DefaultsForMinimalConfig) {
   EXPECT_EQ(c.healthchecker.transition_history, 5);
   EXPECT_FALSE(c.vpp_lb.ipv4_src_address.has_value());
   EXPECT_EQ(c.vpp_lb.sync_interval, seconds(30));
+  EXPECT_EQ(c.vpp_lb.stats_interval, seconds(5));
   EXPECT_EQ(c.vpp_lb.flow_timeout, seconds(40));
   EXPECT_EQ(c.vpp_lb.sticky_buckets_per_core, 65536u);
   EXPECT_EQ(c.vpp_lb.new_flows_table_length, 1024u);
