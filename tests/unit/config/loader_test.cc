@@ -759,7 +759,6 @@ constexpr char kSpecExample[] = R"(maglev:
       new-flows-table-length: 1024 # per-VIP Maglev table, power of two (VPP's default 1024)
       startup-min-delay: 5s        # warmup: hands off VPP entirely
       startup-max-delay: 30s       # warmup: release frontends as their backends resolve
-      stats-interval: 2s           # reading VPP's stats segment (--vpp-stats-addr)
   healthchecks:
     http-healthz:
       type: http                   # icmp | tcp | http | https
@@ -817,7 +816,6 @@ TEST(ConfigLoaderTest, SpecExampleLoadsWithValuesAndDefaults) {
   EXPECT_EQ(c.vpp_lb.sticky_buckets_per_core, 65536u);
   EXPECT_EQ(c.vpp_lb.flow_timeout, seconds(40));
   EXPECT_EQ(c.vpp_lb.new_flows_table_length, 1024u);
-  EXPECT_EQ(c.vpp_lb.stats_interval, seconds(2));
   EXPECT_EQ(c.vpp_lb.startup_min_delay, seconds(5));
   EXPECT_EQ(c.vpp_lb.startup_max_delay, seconds(30));
 
@@ -973,6 +971,20 @@ TEST(ConfigLoaderTest, DefaultsForMinimalConfig) {
   EXPECT_EQ(f.pools[0].backends[0].weight, 100);
   EXPECT_EQ(c.frontends.at("all").protocol, Protocol::kAny);
   EXPECT_EQ(c.frontends.at("all").port, 0);
+}
+
+TEST(ConfigLoaderTest, StatsInterval) {
+  ConfigResult r = ParseConfig(R"(maglev:
+  vpp:
+    lb: { stats-interval: 250ms }
+)");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.config->vpp_lb.stats_interval, std::chrono::milliseconds(250));
+  r = ParseConfig("maglev:\n  vpp:\n    lb: { stats-interval: 2h }\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error.find("stats-interval: line 3: must be within 100ms..1h, got 2h"),
+            std::string::npos)
+      << r.error;
 }
 
 TEST(ConfigLoaderTest, SingleResponseCodeAndWholeSecondFlowTimeouts) {
