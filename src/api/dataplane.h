@@ -53,8 +53,8 @@ struct VppLbStateData {
   std::string ip4_src, ip6_src;
   uint32_t sticky_buckets_per_core = 0;
   uint32_t flow_timeout = 0;  // seconds
-  bool legacy_lb = false;     // lb <= 1.1.0: the new-flow table ignores weights
   std::vector<VppVipData> vips;
+  bool legacy_lb = false;  // lb <= 1.1.0: the new-flow table ignores weights
 };
 
 // How VPP's copy of one frontend's VIP compares with the desired state.
