@@ -432,7 +432,8 @@ std::string RenderVppLbCounters(const VPPLBCounters& c, const Style& style) {
   }
   std::string out = "sample " + FormatTime(c.sample_time_ns());
   if (dt > 0) {
-    out += ", rates over the " + FormatNs(dt) + " since the sample before";
+    // Whole milliseconds: the samples are stats-interval apart, give or take.
+    out += ", rates over the " + FormatNs(dt / 1'000'000 * 1'000'000) + " since the sample before";
   } else {
     out += ", no earlier sample yet: rates unknown";
   }
