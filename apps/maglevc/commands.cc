@@ -201,6 +201,27 @@ int ShowVppLbState(Client& c, const Output& io) {
   return kExitOk;
 }
 
+int ShowVppLbCounters(Client& c, const Parsed& p, const Output& io) {
+  GetVPPLBCountersRequest req;
+  if (p.Has("frontend")) req.set_frontend_name(p.Get("frontend"));
+  auto r = c.Call(&Maglev::Stub::GetVPPLBCounters, req);
+  if (!r.ok()) return Fail(io, r.status());
+  io.out << RenderVppLbCounters(*r, StyleFor(io));
+  return kExitOk;
+}
+
+int ShowVppLbLookup(Client& c, const Parsed& p, const Output& io) {
+  LookupVPPLBFlowRequest req;
+  req.set_frontend_name(p.Get("frontend"));
+  req.set_src_address(p.Get("src"));
+  req.set_src_port(static_cast<uint32_t>(std::stoul(p.Get("sport"))));
+  if (p.Has("dport")) req.set_dst_port(static_cast<uint32_t>(std::stoul(p.Get("dport"))));
+  auto r = c.Call(&Maglev::Stub::LookupVPPLBFlow, req);
+  if (!r.ok()) return Fail(io, r.status());
+  io.out << RenderVppLbLookup(*r, StyleFor(io));
+  return kExitOk;
+}
+
 int SyncVpp(Client& c, const Parsed& p, const Output& io) {
   SyncVPPLBStateRequest req;
   if (p.Has("frontend")) req.set_frontend_name(p.Get("frontend"));
@@ -362,6 +383,8 @@ int RunCommand(const Grammar& grammar, const Parsed& cmd, Client& client, const 
   if (c == "show healthchecks") return ShowHealthChecks(client, cmd, io);
   if (c == "show vpp info") return ShowVppInfo(client, io);
   if (c == "show vpp lb state") return ShowVppLbState(client, io);
+  if (c == "show vpp lb counters") return ShowVppLbCounters(client, cmd, io);
+  if (c == "show vpp lb lookup") return ShowVppLbLookup(client, cmd, io);
   if (c == "sync vpp lb state") return SyncVpp(client, cmd, io);
   if (c == "set backend") return SetBackend(client, cmd, io);
   if (c == "set frontend weight") return SetWeight(client, cmd, io);

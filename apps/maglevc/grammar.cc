@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "common/duration.h"
+#include "common/ip_address.h"
 
 namespace maglev::cli {
 namespace {
@@ -51,6 +52,21 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
       }
       return w;
     }
+    case ArgKind::kAddress: {
+      auto a = IpAddress::Parse(w);
+      if (!a) {
+        return absl::InvalidArgumentError("invalid address \"" + w +
+                                          "\": want an IPv4 or IPv6 address");
+      }
+      return a->ToString();
+    }
+    case ArgKind::kPort: {
+      auto v = ParseInt(w);
+      if (!v || *v < 0 || *v > 65535) {
+        return absl::InvalidArgumentError("invalid port \"" + w + "\": want 0-65535");
+      }
+      return std::to_string(*v);
+    }
     case ArgKind::kLogLevel: {
       std::vector<std::string> match;
       for (const char* l : kLogLevels) {
@@ -69,7 +85,7 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
 std::vector<std::string> ArgValues(const Node& n, const Parsed& so_far, NameSource* names) {
   if (n.arg == ArgKind::kLogLevel) return {std::begin(kLogLevels), std::end(kLogLevels)};
   if (n.arg == ArgKind::kCount || n.arg == ArgKind::kWeight || n.arg == ArgKind::kDuration ||
-      !names)
+      n.arg == ArgKind::kAddress || n.arg == ArgKind::kPort || !names)
     return {};
   return names->Names(n.arg, so_far);
 }
@@ -101,6 +117,10 @@ std::string Placeholder(const Node& n) {
       return "<level>";
     case ArgKind::kDuration:
       return "<duration>";
+    case ArgKind::kAddress:
+      return "<address>";
+    case ArgKind::kPort:
+      return "<port>";
     case ArgKind::kNone:
       break;
   }
@@ -161,6 +181,19 @@ Grammar::Grammar() {
   Add(svpp, "info", "VPP version and connection")->command = "show vpp info";
   Node* slb = Add(svpp, "lb", "VPP load-balancer plugin");
   Add(slb, "state", "VIPs and application servers as VPP has them")->command = "show vpp lb state";
+  Node* scnt = Add(slb, "counters", "per-frontend traffic counters from VPP's stats segment");
+  scnt->command = "show vpp lb counters";
+  AddArg(scnt, ArgKind::kFrontend, "frontend", "this frontend only")->command =
+      "show vpp lb counters";
+  Node* slk = Add(slb, "lookup", "which application server a new flow lands on");
+  Node* slk_fe = AddArg(slk, ArgKind::kFrontend, "frontend", "frontend name");
+  Node* slk_src = AddArg(slk_fe, ArgKind::kAddress, "src", "the flow's source address");
+  Node* slk_sport = AddArg(slk_src, ArgKind::kPort, "sport", "the flow's source port");
+  slk_sport->command = "show vpp lb lookup";
+  slk_sport->summary = "where a new flow from SRC:SPORT to the frontend lands";
+  AddArg(slk_sport, ArgKind::kPort, "dport",
+         "destination port (default: the frontend's; needed for all-port frontends)")
+      ->command = "show vpp lb lookup";
 
   Node* sync = Add(root_, "sync", "reconcile the dataplane with the desired state");
   Node* syvpp = Add(sync, "vpp", "VPP dataplane");

@@ -26,6 +26,8 @@ enum class ArgKind {
   kWeight,       // 0..100
   kLogLevel,     // debug|info|warn|error
   kDuration,     // a Go-style duration, e.g. 5m
+  kAddress,      // an IPv4 or IPv6 address
+  kPort,         // 0..65535
 };
 
 struct Node {

@@ -379,6 +379,88 @@ std::string RenderVppLbState(const VPPLBState& state, const Style& style) {
   return out;
 }
 
+std::string FormatRate(uint64_t before, uint64_t now, int64_t dt_ns) {
+  if (dt_ns <= 0 || now < before) return "-";
+  double rate = static_cast<double>(now - before) * 1e9 / static_cast<double>(dt_ns);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, rate >= 100 || rate == 0 ? "%.0f" : "%.1f", rate);
+  return buf;
+}
+
+std::string RenderVppLbCounters(const VPPLBCounters& c, const Style& style) {
+  Table t({"FRONTEND", "VIP", "EXISTING", "FIRST", "UNTRACKED", "NO-SERVER", "PKT/S", "ROUTE-PKTS",
+           "ROUTE-BYTES", "ROUTE-PKT/S"});
+  const int64_t dt =
+      c.previous_sample_time_ns() > 0 ? c.sample_time_ns() - c.previous_sample_time_ns() : 0;
+  auto lb_sum = [](const VPPLBCounterValues& v) {
+    return v.existing_session_packets() + v.first_session_packets() + v.untracked_packets() +
+           v.no_server_packets();
+  };
+  for (const VPPLBFrontendCounters& f : c.frontends()) {
+    const VPPLBCounterValues& v = f.counters();
+    if (!f.vip_in_vpp()) {
+      t.AddRow({{f.frontend(), ""},
+                {f.vip(), ""},
+                {"-", ""},
+                {"-", ""},
+                {"-", ""},
+                {"-", ""},
+                {"-", ""},
+                {"-", ""},
+                {"-", ""},
+                {"not in VPP", "33"}});
+      continue;
+    }
+    std::string rate = "-", route_rate = "-";
+    if (f.has_previous()) {
+      rate = FormatRate(lb_sum(f.previous()), lb_sum(v), dt);
+      if (f.route_known())
+        route_rate = FormatRate(f.previous().route_packets(), v.route_packets(), dt);
+    }
+    std::string rp = f.route_known() ? std::to_string(v.route_packets()) : "-";
+    std::string rb = f.route_known() ? std::to_string(v.route_bytes()) : "-";
+    t.AddRow({{f.frontend(), ""},
+              {f.vip(), ""},
+              {std::to_string(v.existing_session_packets()), ""},
+              {std::to_string(v.first_session_packets()), ""},
+              {std::to_string(v.untracked_packets()), ""},
+              {std::to_string(v.no_server_packets()), v.no_server_packets() ? "31" : ""},
+              {rate, ""},
+              {rp, ""},
+              {rb, ""},
+              {route_rate, ""}});
+  }
+  std::string out = "sample " + FormatTime(c.sample_time_ns());
+  if (dt > 0) {
+    // Whole milliseconds: the samples are stats-interval apart, give or take.
+    out += ", rates over the " + FormatNs(dt / 1'000'000 * 1'000'000) + " since the sample before";
+  } else {
+    out += ", no earlier sample yet: rates unknown";
+  }
+  out += "\n";
+  if (c.frontends_size() == 0) return out + "no frontends\n";
+  return out + t.Render(style);
+}
+
+std::string RenderVppLbLookup(const VPPLBFlowLookup& l, const Style& style) {
+  Details d;
+  d.Add("frontend", l.frontend());
+  d.Add("vip", l.vip());
+  d.Add("flow", ProtocolName(l.protocol()) + " " + l.src_address() + ":" +
+                    std::to_string(l.src_port()) + " -> port " + std::to_string(l.dst_port()));
+  char hash[16];
+  std::snprintf(hash, sizeof hash, "0x%08x", l.flow_hash());
+  d.Add("flow-hash", hash);
+  d.Add("bucket", std::to_string(l.bucket()) + " of " + std::to_string(l.flow_table_length()));
+  if (l.as_address().empty()) {
+    d.Add("application-server", "none (no AS takes new flows: dropped)", "31");
+  } else {
+    d.Add("application-server", l.as_address(), "32");
+    d.Add("backend", OrDash(l.backend()));
+  }
+  return d.Render(style, "");
+}
+
 std::string RenderEvent(const Event& e, const Style& style) {
   switch (e.event_case()) {
     case Event::kLog: {

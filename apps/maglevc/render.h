@@ -54,6 +54,14 @@ std::string RenderHealthCheckList(const std::vector<HealthCheckInfo>& hcs, const
 std::string RenderHealthCheck(const HealthCheckInfo& hc, const Style& style);
 std::string RenderVppInfo(const VPPInfo& info, const Style& style);
 std::string RenderVppLbState(const VPPLBState& state, const Style& style);
+// One row per frontend: the four lb counters and the route's packets/bytes
+// of the latest sample, and packets/s (lb's four counters together, and the
+// route's) over the interval between the previous sample and the latest.
+std::string RenderVppLbCounters(const VPPLBCounters& c, const Style& style);
+// Packets per second between two values `dt_ns` apart; "-" when unknown or
+// when the counter went backwards (reset: VIP re-created).
+std::string FormatRate(uint64_t before, uint64_t now, int64_t dt_ns);
+std::string RenderVppLbLookup(const VPPLBFlowLookup& l, const Style& style);
 // One line (with trailing newline) per event.
 std::string RenderEvent(const Event& e, const Style& style);
 

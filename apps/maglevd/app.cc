@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
@@ -25,6 +26,9 @@
 #include "prober/prober.h"
 #include "vpp/lb_session.h"
 #include "vpp/reconciler.h"
+#include "vpp/stats_resolver.h"
+#include "vpp/stats_scraper.h"
+#include "vpp_stats.h"
 
 namespace maglev {
 
@@ -74,7 +78,8 @@ int RunDaemon(const DaemonOptions& opts) {
                             {"config", opts.config_path},
                             {"grpc_addr", opts.grpc_addr},
                             {"metrics_addr", opts.metrics_addr},
-                            {"vpp_api_addr", opts.vpp_api_addr}});
+                            {"vpp_api_addr", opts.vpp_api_addr},
+                            {"vpp_stats_addr", opts.vpp_stats_addr}});
 
   // The core loop (this thread): the pipeline, probe -> checker -> lb stage.
   asio::io_context io(1);
@@ -118,11 +123,33 @@ int RunDaemon(const DaemonOptions& opts) {
   }
   AddVppCollectors(registry, reconciler.get());
 
+  // VPP's stats segment, read on a thread of its own (never the core loop)
+  // every stats-interval; the VIP index comes over an API connection of its
+  // own. Independent of the dataplane: either works without the other.
+  std::unique_ptr<StatsIndexResolver> stats_resolver;
+  std::unique_ptr<StatsScraper> scraper;
+  std::unique_ptr<ScraperVppStats> vpp_stats;
+  if (!opts.vpp_stats_addr.empty()) {
+    StatsScraper::Options so;
+    so.socket_path = opts.vpp_stats_addr;
+    so.interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(loaded.config->vpp_lb.stats_interval);
+    // A frozen heartbeat is only noticed after a few intervals.
+    so.heartbeat_stall = std::max(so.heartbeat_stall, 3 * so.interval);
+    stats_resolver =
+        std::make_unique<StatsIndexResolver>(opts.vpp_api_addr, std::chrono::milliseconds(5000));
+    so.resolve_index = [r = stats_resolver.get()] { return r->Resolve(); };
+    scraper = std::make_unique<StatsScraper>(std::move(so));
+    vpp_stats = std::make_unique<ScraperVppStats>(*scraper);
+  }
+  AddVppStatsCollectors(registry, pipeline, vpp_stats.get());
+
   ApiServerOptions api_opts;
   api_opts.address = opts.grpc_addr;
   api_opts.tls = {opts.grpc_tls_cert, opts.grpc_tls_key, opts.grpc_client_ca};
   api_opts.reflection = opts.reflection;
   api_opts.service.config_path = opts.config_path;
+  api_opts.service.vpp_stats = vpp_stats.get();
   auto api = StartGrpcServer(api_opts, io, pipeline, dataplane.get());
   if (!api.ok()) {
     LogError("grpc-listen-failed",
@@ -144,6 +171,11 @@ int RunDaemon(const DaemonOptions& opts) {
     reconciler->Start();
   } else {
     LogInfo("vpp-disabled", {{"detail", "--vpp-api-addr is empty: no dataplane"}});
+  }
+  if (scraper) {
+    scraper->Start();
+  } else {
+    LogInfo("vpp-stats-disabled", {{"detail", "--vpp-stats-addr is empty: no traffic counters"}});
   }
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
@@ -173,6 +205,7 @@ int RunDaemon(const DaemonOptions& opts) {
 
   sd_notify(0, "READY=1");
   io.run();
+  if (scraper) scraper->Stop();
   pipeline.Stop();
   if (controller) controller->Stop();
   if (reconciler) {
@@ -180,6 +213,7 @@ int RunDaemon(const DaemonOptions& opts) {
     vpp_thread->Stop();
   }
   api_server.reset();
+  scraper.reset();
   LogInfo("maglevd-stopped", {});
   return 0;
 }

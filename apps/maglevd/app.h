@@ -15,6 +15,8 @@ struct DaemonOptions {
   std::string grpc_addr = "127.0.0.1:9090";
   std::string metrics_addr = "127.0.0.1:9091";
   std::string vpp_api_addr = "/run/vpp/api.sock";
+  // VPP's stats socket (traffic counters, boot time); empty: not read.
+  std::string vpp_stats_addr = "/run/vpp/stats.sock";
   // gRPC over TLS when both are set; client certificates required and
   // verified against grpc_client_ca when that is set too.
   std::string grpc_tls_cert, grpc_tls_key, grpc_client_ca;

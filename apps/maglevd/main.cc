@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
           "MAGLEV_METRICS_ADDR");
   env.Add(app, "--vpp-api-addr", opts.vpp_api_addr,
           "VPP binary API socket; empty disables the dataplane", "MAGLEV_VPP_API_ADDR");
+  env.Add(app, "--vpp-stats-addr", opts.vpp_stats_addr,
+          "VPP stats socket (traffic counters, boot time); empty disables reading it",
+          "MAGLEV_VPP_STATS_ADDR");
   app.add_option("--log-level", log_level, "debug|info|warn|error")
       ->envname("MAGLEV_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

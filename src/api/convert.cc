@@ -1,5 +1,6 @@
 #include "api/convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -131,7 +132,24 @@ void FillVppInfo(const VppInfoData& in, VPPInfo* out) {
   out->set_connected(in.connected);
 }
 
-void FillVppLbState(const VppLbStateData& in, VPPLBState* out) {
+std::vector<VppAsData> DedupeVipAses(const std::vector<VppAsData>& ases) {
+  // A VIP deleted and re-created before VPP's GC collected it leaves the old
+  // VIP's removed ASes behind, dumped under the same key: one entry per
+  // address, the active one when there is one.
+  std::vector<VppAsData> out;
+  for (const VppAsData& a : ases) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const VppAsData& o) { return o.address == a.address; });
+    if (it == out.end()) {
+      out.push_back(a);
+    } else if ((it->flags & 1) == 0 && (a.flags & 1) != 0) {
+      *it = a;
+    }
+  }
+  return out;
+}
+
+void FillVppLbState(const VppLbStateData& in, VPPLBState* out, int64_t vpp_boottime_ns) {
   VPPLBConf* c = out->mutable_conf();
   c->set_ip4_src_address(in.ip4_src);
   c->set_ip6_src_address(in.ip6_src);
@@ -144,14 +162,55 @@ void FillVppLbState(const VppLbStateData& in, VPPLBState* out) {
     pv->set_port(v.port);
     pv->set_encap(v.encap);
     pv->set_flow_table_length(v.flow_table_length);
-    for (const VppAsData& as : v.ases) {
+    for (const VppAsData& as : DedupeVipAses(v.ases)) {
       VPPLBAS* pa = pv->add_application_servers();
       pa->set_address(as.address.ToString());
       pa->set_weight(as.weight);
       pa->set_flags(as.flags);
       pa->set_num_buckets(as.num_buckets);
-      pa->set_in_use_since_ns(as.in_use_since_ns);
+      pa->set_in_use_since_ns(as.in_use_since_ns != 0
+                                  ? as.in_use_since_ns
+                                  : InUseSinceNs(as.in_use_since_s, as.flags, vpp_boottime_ns));
     }
+  }
+}
+
+int64_t InUseSinceNs(uint32_t in_use_since_s, uint32_t flags, int64_t vpp_boottime_ns) {
+  // VPP sets it when it removes an AS; for an AS never removed the value is
+  // stale memory, so only removed ASes get a time.
+  // 0 is a removal within VPP's first second, not "never".
+  if ((flags & 1) != 0 || vpp_boottime_ns <= 0) return 0;
+  return vpp_boottime_ns + static_cast<int64_t>(in_use_since_s) * 1000000000;
+}
+
+void FillVppLbCounters(const std::vector<std::pair<std::string, VipKey>>& frontends,
+                       const VppCountersReading& r, VPPLBCounters* out) {
+  out->set_sample_time_ns(r.time_ns);
+  out->set_previous_sample_time_ns(r.previous_time_ns);
+  out->set_interval_ns(r.interval_ns);
+  auto fill = [](const VppVipCounterValues& v, VPPLBCounterValues* o) {
+    o->set_existing_session_packets(v.lb[0]);
+    o->set_first_session_packets(v.lb[1]);
+    o->set_untracked_packets(v.lb[2]);
+    o->set_no_server_packets(v.lb[3]);
+    o->set_route_packets(v.route_packets);
+    o->set_route_bytes(v.route_bytes);
+  };
+  for (size_t i = 0; i < frontends.size(); ++i) {
+    VPPLBFrontendCounters* f = out->add_frontends();
+    f->set_frontend(frontends[i].first);
+    f->set_vip(frontends[i].second.ToString());
+    if (i >= r.vips.size()) {
+      fill({}, f->mutable_counters());
+      continue;
+    }
+    const VppVipCounters& c = r.vips[i];
+    f->set_vip_in_vpp(c.in_vpp);
+    f->set_vip_index(c.vip_index);
+    f->set_route_known(c.route_stats_index.has_value());
+    f->set_route_stats_index(c.route_stats_index.value_or(0));
+    fill(c.now, f->mutable_counters());
+    if (c.previous) fill(*c.previous, f->mutable_previous());
   }
 }
 

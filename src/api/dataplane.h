@@ -37,6 +37,7 @@ struct VppAsData {
   uint32_t flags = 0;  // bit 0 used, bit 1 flushed
   uint32_t num_buckets = 0;
   int64_t in_use_since_ns = 0;
+  uint32_t in_use_since_s = 0;  // as VPP reports it: seconds of VPP's uptime
 };
 
 struct VppVipData {
@@ -53,6 +54,7 @@ struct VppLbStateData {
   uint32_t sticky_buckets_per_core = 0;
   uint32_t flow_timeout = 0;  // seconds
   std::vector<VppVipData> vips;
+  bool legacy_lb = false;  // lb <= 1.1.0: the new-flow table ignores weights
 };
 
 // How VPP's copy of one frontend's VIP compares with the desired state.

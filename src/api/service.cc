@@ -3,6 +3,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <asio/post.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "api/convert.h"
 #include "api/status_map.h"
 #include "config/loader.h"
+#include "lb/desired_vip.h"
 
 namespace maglev {
 namespace {
@@ -412,11 +414,14 @@ grpc::ServerUnaryReactor* MaglevService::GetVPPInfo(grpc::CallbackServerContext*
   auto* call = new UnaryCall();
   asio::post(loop_, [this, call, state = call->state(), resp] {
     if (state->finished) return;
-    dataplane_->GetInfo([call, state, resp](absl::StatusOr<VppInfoData> r) {
+    dataplane_->GetInfo([this, call, state, resp](absl::StatusOr<VppInfoData> r) {
       if (!state->Claim()) return;
       if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
       if (!r->connected) {
         return call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "not connected to VPP"));
+      }
+      if (r->boottime_ns == 0 && options_.vpp_stats) {
+        r->boottime_ns = options_.vpp_stats->BoottimeNs();
       }
       FillVppInfo(*r, resp);
       call->Finish(grpc::Status::OK);
@@ -434,10 +439,10 @@ grpc::ServerUnaryReactor* MaglevService::GetVPPLBState(grpc::CallbackServerConte
   auto* call = new UnaryCall();
   asio::post(loop_, [this, call, state = call->state(), resp] {
     if (state->finished) return;
-    dataplane_->GetLbState([call, state, resp](absl::StatusOr<VppLbStateData> r) {
+    dataplane_->GetLbState([this, call, state, resp](absl::StatusOr<VppLbStateData> r) {
       if (!state->Claim()) return;
       if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
-      FillVppLbState(*r, resp);
+      FillVppLbState(*r, resp, options_.vpp_stats ? options_.vpp_stats->BoottimeNs() : 0);
       call->Finish(grpc::Status::OK);
     });
   });
@@ -475,6 +480,118 @@ grpc::ServerUnaryReactor* MaglevService::GetVersion(grpc::CallbackServerContext*
   resp->set_start_time_unix_ns(options_.start_time_unix_ns);
   resp->set_config_path(options_.config_path);
   return FinishNow(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MaglevService::GetVPPLBCounters(grpc::CallbackServerContext* ctx,
+                                                          const GetVPPLBCountersRequest* req,
+                                                          VPPLBCounters* resp) {
+  if (req->has_frontend_name() && req->frontend_name().empty()) {
+    return FinishNow(ctx, InvalidArgument("frontend name is empty"));
+  }
+  if (!options_.vpp_stats) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "VPP stats segment disabled (--vpp-stats-addr \"\")"));
+  }
+  return OnLoop([this, req, resp] {
+    const Config& cfg = pipeline_.config();
+    std::vector<std::pair<std::string, VipKey>> frontends;
+    if (req->has_frontend_name()) {
+      auto it = cfg.frontends.find(req->frontend_name());
+      if (it == cfg.frontends.end()) return NotFound("frontend", req->frontend_name());
+      frontends.emplace_back(it->first, FrontendVipKey(it->second));
+    } else {
+      for (const auto& [name, fe] : cfg.frontends) frontends.emplace_back(name, FrontendVipKey(fe));
+    }
+    std::vector<VipKey> keys;
+    for (const auto& f : frontends) keys.push_back(f.second);
+    absl::StatusOr<VppCountersReading> r = options_.vpp_stats->Counters(keys);
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    FillVppLbCounters(frontends, *r, resp);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* MaglevService::LookupVPPLBFlow(grpc::CallbackServerContext* ctx,
+                                                         const LookupVPPLBFlowRequest* req,
+                                                         VPPLBFlowLookup* resp) {
+  if (req->frontend_name().empty())
+    return FinishNow(ctx, InvalidArgument("frontend name is empty"));
+  std::optional<IpAddress> src = IpAddress::Parse(req->src_address());
+  if (!src) {
+    return FinishNow(ctx, InvalidArgument("source address \"" + req->src_address() +
+                                          "\" is not an IPv4 or IPv6 address"));
+  }
+  if (req->src_port() > 65535 || (req->has_dst_port() && req->dst_port() > 65535)) {
+    return FinishNow(ctx, InvalidArgument("ports are within 0..65535"));
+  }
+  if (!dataplane_) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dataplane disabled"));
+  }
+  auto* call = new UnaryCall();
+  asio::post(loop_, [this, call, state = call->state(), req, resp, src = *src] {
+    if (state->finished) return;
+    const Config& cfg = pipeline_.config();
+    auto it = cfg.frontends.find(req->frontend_name());
+    if (it == cfg.frontends.end()) {
+      if (state->Claim()) call->Finish(NotFound("frontend", req->frontend_name()));
+      return;
+    }
+    const Frontend& fe = it->second;
+    const VipKey key = FrontendVipKey(fe).Normalized();
+    uint32_t dst_port = req->has_dst_port() ? req->dst_port() : key.port;
+    if (!req->has_dst_port() && key.port == 0) {
+      if (state->Claim()) {
+        call->Finish(InvalidArgument("frontend \"" + fe.name +
+                                     "\" serves every port: give the destination port"));
+      }
+      return;
+    }
+    if (src.family() != fe.address.family()) {
+      if (state->Claim()) {
+        call->Finish(InvalidArgument("source " + src.ToString() + " is not of the family of " +
+                                     fe.name + "'s address " + fe.address.ToString()));
+      }
+      return;
+    }
+    std::map<IpAddress, std::string> backends;
+    for (const auto& [name, b] : cfg.backends) backends.emplace(b.address, name);
+    const uint8_t protocol = key.protocol == kLbProtoAny ? kLbProtoTcp : key.protocol;
+    resp->set_frontend(fe.name);
+    resp->set_vip(key.ToString());
+    resp->set_src_address(src.ToString());
+    resp->set_src_port(req->src_port());
+    resp->set_dst_port(dst_port);
+    resp->set_protocol(protocol);
+    const bool sticky = fe.src_ip_sticky;
+    dataplane_->GetLbState([call, state, resp, key, src, dst_port, protocol, sticky,
+                            backends = std::move(backends)](absl::StatusOr<VppLbStateData> r) {
+      if (!state->Claim()) return;
+      if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
+      const std::string prefix = key.address.ToString() + "/" + std::to_string(key.prefix_len);
+      const VppVipData* vip = nullptr;
+      for (const VppVipData& v : r->vips) {
+        if (v.prefix == prefix && v.protocol == key.protocol && v.port == key.port) vip = &v;
+      }
+      if (!vip) {
+        return call->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                         "VPP has no VIP " + key.ToString()));
+      }
+      absl::StatusOr<FlowLookupResult> l =
+          LookupNewFlow(*vip, r->legacy_lb, sticky, src, static_cast<uint16_t>(resp->src_port()),
+                        key.address, static_cast<uint16_t>(dst_port), protocol);
+      if (!l.ok()) return call->Finish(ToGrpcStatus(l.status()));
+      resp->set_flow_hash(l->hash);
+      resp->set_bucket(l->bucket);
+      resp->set_flow_table_length(l->table_length);
+      if (l->as) {
+        resp->set_as_address(l->as->ToString());
+        auto b = backends.find(*l->as);
+        if (b != backends.end()) resp->set_backend(b->second);
+      }
+      call->Finish(grpc::Status::OK);
+    });
+  });
+  return call;
 }
 
 }  // namespace maglev

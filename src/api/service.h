@@ -21,6 +21,7 @@
 #include <string>
 
 #include "api/dataplane.h"
+#include "api/vpp_stats.h"
 #include "api/watch_hub.h"
 #include "core/pipeline.h"
 #include "proto/maglev.grpc.pb.h"
@@ -32,6 +33,9 @@ struct ServiceOptions {
   std::string config_path;
   std::string version = MAGLEV_VERSION;
   int64_t start_time_unix_ns = 0;  // 0: when the service is constructed
+  // VPP's stats segment; null when off (GetVPPLBCounters UNAVAILABLE).
+  // Outlives the service.
+  VppStats* vpp_stats = nullptr;
 };
 
 // WatchEvents is registered raw (ByteBuffer in and out, same bytes on the
@@ -96,6 +100,12 @@ class MaglevService final
                                            SyncVPPLBStateResponse* resp) override;
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx,
                                        const GetVersionRequest* req, VersionInfo* resp) override;
+  grpc::ServerUnaryReactor* GetVPPLBCounters(grpc::CallbackServerContext* ctx,
+                                             const GetVPPLBCountersRequest* req,
+                                             VPPLBCounters* resp) override;
+  grpc::ServerUnaryReactor* LookupVPPLBFlow(grpc::CallbackServerContext* ctx,
+                                            const LookupVPPLBFlowRequest* req,
+                                            VPPLBFlowLookup* resp) override;
 
  private:
   class UnaryCall;

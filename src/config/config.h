@@ -116,6 +116,8 @@ struct VppLbConfig {
   uint32_t new_flows_table_length = 1024;
   Duration startup_min_delay = std::chrono::seconds(5);
   Duration startup_max_delay = std::chrono::seconds(30);
+  // How often maglevd reads VPP's stats segment (--vpp-stats-addr).
+  Duration stats_interval = std::chrono::seconds(5);
 };
 
 struct Config {

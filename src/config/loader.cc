@@ -410,8 +410,9 @@ absl::Status Loader::ParseVpp(const YAML::Node& node, const std::string& path, i
 
 absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path, int line) {
   static const std::vector<std::string_view> kKeys = {
-      "ipv4-src-address", "ipv6-src-address",       "sync-interval",     "sticky-buckets-per-core",
-      "flow-timeout",     "new-flows-table-length", "startup-min-delay", "startup-max-delay"};
+      "ipv4-src-address",        "ipv6-src-address",  "sync-interval",
+      "sticky-buckets-per-core", "flow-timeout",      "new-flows-table-length",
+      "startup-min-delay",       "startup-max-delay", "stats-interval"};
   VppLbConfig& lb = config_.vpp_lb;
   Site min_site, max_site;
   RETURN_IF_ERROR(ForEachEntry(
@@ -433,6 +434,13 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
         } else if (key == "sync-interval") {
           ASSIGN_OR_RETURN(lb.sync_interval, ReadDuration(v, kpath, kline));
           if (lb.sync_interval <= Duration::zero()) Error(kpath, kline, "must be > 0");
+        } else if (key == "stats-interval") {
+          ASSIGN_OR_RETURN(lb.stats_interval, ReadDuration(v, kpath, kline));
+          if (lb.stats_interval < std::chrono::milliseconds(100) ||
+              lb.stats_interval > std::chrono::hours(1)) {
+            Error(kpath, kline,
+                  "must be within 100ms..1h, got " + FormatDuration(lb.stats_interval));
+          }
         } else if (key == "flow-timeout") {
           ASSIGN_OR_RETURN(lb.flow_timeout, ReadDuration(v, kpath, kline));
           if (lb.flow_timeout < std::chrono::seconds(1) ||

@@ -38,12 +38,13 @@ void VppDataplane::GetInfo(std::function<void(absl::StatusOr<VppInfoData>)> done
 }
 
 void VppDataplane::GetLbState(std::function<void(absl::StatusOr<VppLbStateData>)> done) {
-  reconciler_.GetLbState([done = std::move(done)](absl::StatusOr<LbStateSnapshot> snap) {
+  reconciler_.GetLbState([this, done = std::move(done)](absl::StatusOr<LbStateSnapshot> snap) {
     if (!snap.ok()) {
       done(snap.status());
       return;
     }
     VppLbStateData d;
+    d.legacy_lb = reconciler_.level() == LbApiLevel::kLegacy;
     if (snap->conf) {
       d.ip4_src = snap->conf->ip4_src_address.ToString();
       d.ip6_src = snap->conf->ip6_src_address.ToString();
@@ -65,6 +66,7 @@ void VppDataplane::GetLbState(std::function<void(absl::StatusOr<VppLbStateData>)
         ad.weight = a.weight.value_or(a.active() ? 100 : 0);
         ad.flags = a.flags;
         ad.num_buckets = a.num_buckets.value_or(0);
+        ad.in_use_since_s = a.in_use_since;
         vd.ases.push_back(ad);
       }
       std::sort(vd.ases.begin(), vd.ases.end(),

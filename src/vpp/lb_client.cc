@@ -145,6 +145,7 @@ absl::Status LbClient::Connect(const std::string& socket_path, std::chrono::mill
   level_ = level;
   has_vip_v2_ = has(m::LbAddDelVipV2::kNameCrc) && has(m::LbAddDelVipV2Reply::kNameCrc);
   has_cli_ = has(m::CliInband::kNameCrc) && has(m::CliInbandReply::kNameCrc);
+  has_route_lookup_ = has(m::IpRouteLookup::kNameCrc) && has(m::IpRouteLookupReply::kNameCrc);
   return absl::OkStatus();
 }
 
@@ -201,6 +202,30 @@ absl::StatusOr<std::string> LbClient::CliInband(const std::string& command) {
   req.cmd = command;
   ASSIGN_OR_RETURN(auto rep, CountedCall<m::CliInbandReply>(req));
   return rep.reply;
+}
+
+absl::StatusOr<uint32_t> LbClient::RouteStatsIndex(const IpAddress& address, uint8_t prefix_len) {
+  if (!connected()) return NotConnected();
+  if (!has_route_lookup_) {
+    return absl::UnimplementedError(
+        absl::StrCat("VPP does not offer ", m::Sv(m::IpRouteLookup::kNameCrc)));
+  }
+  m::IpRouteLookup req;
+  req.prefix.address = address;
+  req.prefix.len = prefix_len;
+  auto rep = transport_.Call<m::IpRouteLookupReply>(req);
+  // -6 (VNET_API_ERROR_NO_SUCH_ENTRY) is an answer, not a failure.
+  const bool no_route = rep.ok() && rep->retval == -6;
+  absl::Status st = !rep.ok()  ? rep.status()
+                    : no_route ? absl::OkStatus()
+                               : VppRetvalStatus(m::IpRouteLookup::kName, rep->retval);
+  counters_.Record(m::IpRouteLookup::kName, !st.ok());
+  if (!st.ok()) return st;
+  if (no_route) {
+    return absl::NotFoundError(
+        absl::StrCat("VPP has no route ", address.ToString(), "/", prefix_len));
+  }
+  return rep->stats_index;
 }
 
 absl::StatusOr<LbConf> LbClient::ConfGet() {

@@ -72,6 +72,10 @@ class LbClient : public LbApi {
   absl::StatusOr<VppVersionInfo> ShowVersion() override;
   // Runs a VPP CLI command (e.g. "show lb vips verbose") via cli_inband.
   absl::StatusOr<std::string> CliInband(const std::string& command);
+  // ip_route_lookup (table 0, exact): the stats_index of the route of
+  // address/prefix_len (keys /net/route/to). NotFound when VPP has no such
+  // route, Unimplemented when VPP does not offer the message.
+  absl::StatusOr<uint32_t> RouteStatsIndex(const IpAddress& address, uint8_t prefix_len);
 
   absl::StatusOr<LbConf> ConfGet() override;
   absl::Status SetConf(const LbConf& conf) override;
@@ -114,6 +118,7 @@ class LbClient : public LbApi {
   LbApiLevel level_ = LbApiLevel::kNone;
   bool has_vip_v2_ = false;
   bool has_cli_ = false;
+  bool has_route_lookup_ = false;
   VppApiCounters counters_;
 };
 

@@ -785,6 +785,70 @@ struct LbAsV2Dump : LbVip {
   MAGLEV_VPP_MESSAGE(LbAsV2Dump, "lb_as_v2_dump", "1063f819", 0, kWithClientIndex, Base<LbVip>());
 };
 
+// --- ip (ip.api 3.2.0; STATS.md 4.3) ----------------------------------------
+// Not in AllMessageTypes (vpp-lb-messages.json covers the lb plugin and the
+// memclnt/vpe messages only); tests/unit/vpp/ip_route_lookup_test.cc pins
+// its bytes.
+
+// `vl_api_fib_path_t paths[n_paths]` (167 bytes each) after its u8 count:
+// maglevd only needs the route's stats_index, so the member is the count;
+// paths encode as zero bytes and are skipped (bounds-checked) on decode.
+struct SkippedFibPaths {
+  static constexpr size_t kPathSize = 167;
+  template <typename T>
+  static constexpr size_t FixedSize() {
+    return 1;
+  }
+  static void Encode(WireWriter& w, const uint8_t& n) {
+    w.U8(n);
+    w.Zeros(size_t{n} * kPathSize);
+  }
+  static void Decode(WireReader& r, uint8_t& n, std::string_view) {
+    n = r.U8();
+    if (!r.ok()) return;
+    const size_t need = size_t{n} * kPathSize;
+    if (need > r.remaining()) {
+      r.Fail(absl::StrCat("route paths count ", n, " needs ", need, " bytes, only ",
+                          r.remaining(), " left"));
+      return;
+    }
+    r.Skip(need);
+  }
+  template <typename T>
+  static void Layout(const std::string& name, const std::string& count_name, LayoutBuilder& b) {
+    b.Leaf(count_name, 1);
+    b.Variable(name);
+  }
+};
+
+// ip_route_lookup: the FIB entry of `prefix` in `table_id` (exact match, or
+// longest prefix with exact = 0); its reply carries the route's
+// stats_index, which keys /net/route/to in the stats segment.
+struct IpRouteLookupReply {
+  int32_t retval = 0;  // -6: no such route
+  uint32_t table_id = 0;
+  uint32_t stats_index = 0;
+  Prefix prefix;
+  uint8_t n_paths = 0;
+  MAGLEV_VPP_MESSAGE(IpRouteLookupReply, "ip_route_lookup_reply", "5d8febcb", 0, kContextOnly,
+                     F("retval", &IpRouteLookupReply::retval),
+                     F("route.table_id", &IpRouteLookupReply::table_id),
+                     F("route.stats_index", &IpRouteLookupReply::stats_index),
+                     F("route.prefix", &IpRouteLookupReply::prefix),
+                     F<SkippedFibPaths>("route.paths", &IpRouteLookupReply::n_paths,
+                                        "route.n_paths"));
+};
+
+struct IpRouteLookup {
+  using Reply = IpRouteLookupReply;
+  uint32_t table_id = 0;
+  uint8_t exact = 1;
+  Prefix prefix;
+  MAGLEV_VPP_MESSAGE(IpRouteLookup, "ip_route_lookup", "710d6471", 0, kWithClientIndex,
+                     F("table_id", &IpRouteLookup::table_id), F("exact", &IpRouteLookup::exact),
+                     F("prefix", &IpRouteLookup::prefix));
+};
+
 #undef MAGLEV_VPP_AUTOREPLY
 #undef MAGLEV_VPP_MESSAGE
 

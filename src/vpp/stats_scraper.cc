@@ -2,6 +2,8 @@
 #include "vpp/stats_scraper.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "vpp/lb_cli.h"
 
 namespace maglev {
 namespace {
@@ -18,6 +20,38 @@ const std::vector<std::string>& Names() {
 }
 
 }  // namespace
+
+StatsVipCounters StatsSample::ForVip(const VipKey& key) const {
+  const VipKey want = key.Normalized();
+  StatsVipCounters out;
+  for (const StatsVipIndex& e : index) {
+    if (e.removed || !(e.key == want)) continue;
+    out.in_vpp = true;
+    out.pool_index = e.pool_index;
+    out.route_stats_index = e.route_stats_index;
+    out.lb = Vip(e.pool_index);
+    if (e.route_stats_index) out.route = Route(*e.route_stats_index);
+    break;
+  }
+  return out;
+}
+
+std::vector<StatsVipIndex> StatsIndexFromCli(std::string_view text) {
+  std::vector<StatsVipIndex> out;
+  for (const LbCliVip& v : ParseShowLbVipsVerbose(text)) {
+    if (v.index == 0) continue;  // the hidden placeholder
+    StatsVipIndex e;
+    e.key.address = v.prefix;
+    e.key.prefix_len = v.plen;
+    e.key.protocol = v.protocol;
+    e.key.port = v.port;
+    e.key = e.key.Normalized();
+    e.pool_index = v.index;
+    e.removed = v.removed;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
 
 StatsScraper::StatsScraper(Options options)
     : options_(std::move(options)),
@@ -47,6 +81,16 @@ absl::StatusOr<StatsSample> StatsScraper::Latest() const {
   return latest_;
 }
 
+std::optional<StatsSample> StatsScraper::Previous() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return previous_;
+}
+
+std::pair<absl::StatusOr<StatsSample>, std::optional<StatsSample>> StatsScraper::LatestTwo() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {latest_, previous_};
+}
+
 void StatsScraper::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
@@ -61,7 +105,13 @@ void StatsScraper::ScrapeOnce() {
   if (options_.socket_path.empty()) return;
   auto fail = [&](const absl::Status& st) {
     segment_.reset();
+    // Said when it starts and whenever the reason changes.
+    if (std::string why(st.message()); why != last_error_) {
+      LogWarn("vpp-stats-unavailable", {{"socket", options_.socket_path}, {"error", why}});
+      last_error_ = why;
+    }
     std::lock_guard<std::mutex> lock(mu_);
+    previous_.reset();
     latest_ = absl::UnavailableError(
         absl::StrCat("VPP stats segment at ", options_.socket_path, ": ", st.message()));
   };
@@ -73,9 +123,19 @@ void StatsScraper::ScrapeOnce() {
     last_heartbeat_ = 0;
     heartbeat_moved_ = std::chrono::steady_clock::now();
   }
+  // The index first: a VIP created between the two is then missing from
+  // this sample rather than keyed by a stale pool index.
+  StatsSample sample;
+  if (options_.resolve_index) {
+    absl::StatusOr<std::vector<StatsVipIndex>> idx = options_.resolve_index();
+    if (idx.ok()) {
+      sample.index = std::move(*idx);
+    } else {
+      sample.index_error = std::string(idx.status().message());
+    }
+  }
   absl::StatusOr<StatsSnapshot> snap = segment_->Read(Names());
   if (!snap.ok()) return fail(snap.status());
-  StatsSample sample;
   sample.time = std::chrono::system_clock::now();
   sample.epoch = snap->epoch;
   for (size_t c = 0; c < 4; ++c) {
@@ -104,7 +164,23 @@ void StatsScraper::ScrapeOnce() {
         "/sys/heartbeat has not moved for ",
         std::chrono::duration_cast<std::chrono::seconds>(now - heartbeat_moved_).count(), " s")));
   }
+  if (!last_error_.empty() || !logged_ok_) {
+    LogInfo("vpp-stats-read", {{"socket", options_.socket_path}, {"epoch", sample.epoch}});
+    last_error_.clear();
+    logged_ok_ = true;
+  }
+  if (sample.index_error != last_index_error_) {
+    if (!sample.index_error.empty()) {
+      LogWarn("vpp-stats-index-failed", {{"error", sample.index_error}});
+    }
+    last_index_error_ = sample.index_error;
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  if (latest_.ok()) {
+    previous_ = std::move(*latest_);
+  } else {
+    previous_.reset();
+  }
   latest_ = std::move(sample);
 }
 

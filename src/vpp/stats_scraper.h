@@ -17,16 +17,39 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "lb/vip.h"
 #include "vpp/stats_segment.h"
 
 namespace maglev {
+
+// What the API side says keys a VIP's counters: its pool index (show lb vips
+// verbose) and its route's stats_index (ip_route_lookup), by VIP key.
+struct StatsVipIndex {
+  VipKey key;  // normalized
+  uint32_t pool_index = 0;
+  bool removed = false;  // deleted, awaiting GC (its counters are stale)
+  std::optional<uint32_t> route_stats_index;
+};
+
+// One VIP's values in a sample.
+struct StatsVipCounters {
+  bool in_vpp = false;  // a live VIP of that key is in the index
+  uint32_t pool_index = 0;
+  std::optional<uint32_t> route_stats_index;
+  std::array<uint64_t, 4> lb{};  // VPP's order
+  StatsCombined route;
+};
 
 struct StatsSample {
   std::chrono::system_clock::time_point time;  // when the read was made
@@ -45,7 +68,17 @@ struct StatsSample {
   StatsCombined Route(uint32_t stats_index) const {
     return stats_index < route_to.size() ? route_to[stats_index] : StatsCombined{};
   }
+  // The API-side index in force when this sample was read (empty when no
+  // resolver is set or it failed; see index_error).
+  std::vector<StatsVipIndex> index;
+  std::string index_error;
+  // The counters of the live VIP with `key` (normalized by the callee).
+  StatsVipCounters ForVip(const VipKey& key) const;
 };
+
+// Turns a `show lb vips verbose` listing and route lookups into the index.
+// Pure.
+std::vector<StatsVipIndex> StatsIndexFromCli(std::string_view show_lb_vips_verbose);
 
 class StatsScraper {
  public:
@@ -54,6 +87,10 @@ class StatsScraper {
     std::chrono::milliseconds interval{5000};
     std::chrono::milliseconds heartbeat_stall{35000};
     StatsSegmentOptions segment;
+    // Called on the scrape thread before every read: the VIP index from the
+    // API side (its failure is kept in StatsSample::index_error and does
+    // not fail the sample). Unset: no index.
+    std::function<absl::StatusOr<std::vector<StatsVipIndex>>()> resolve_index;
   };
   explicit StatsScraper(Options options);
   ~StatsScraper();
@@ -63,6 +100,12 @@ class StatsScraper {
   // The latest sample, or Unavailable saying why there is none (off,
   // unreachable, refused segment).
   absl::StatusOr<StatsSample> Latest() const;
+  // The successful sample before the latest one (nullopt: none yet, or the
+  // latest read failed).
+  std::optional<StatsSample> Previous() const;
+  // The latest and the previous sample taken under one lock.
+  std::pair<absl::StatusOr<StatsSample>, std::optional<StatsSample>> LatestTwo() const;
+  const Options& options() const { return options_; }
   // One scrape on the caller's thread.
   void ScrapeOnce();
 
@@ -73,8 +116,11 @@ class StatsScraper {
   std::unique_ptr<StatsSegment> segment_;  // scrape thread only
   uint64_t last_heartbeat_ = 0;
   std::chrono::steady_clock::time_point heartbeat_moved_{};
+  std::string last_error_, last_index_error_;  // scrape thread only (logging)
+  bool logged_ok_ = false;
   mutable std::mutex mu_;
   absl::StatusOr<StatsSample> latest_;
+  std::optional<StatsSample> previous_;
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;

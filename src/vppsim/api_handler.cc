@@ -126,6 +126,7 @@ ApiHandler::ApiHandler(Options options, MessageTable table, LbModel::Clock clock
       {"control_ping", &ApiHandler::OnControlPing, false},
       {"show_version", &ApiHandler::OnShowVersion, false},
       {"cli_inband", &ApiHandler::OnCliInband, true},
+      {"ip_route_lookup", &ApiHandler::OnIpRouteLookup, false},
       {"lb_conf", &ApiHandler::OnLbConf, false},
       {"lb_conf_get", &ApiHandler::OnLbConfGet, false},
       {"lb_add_del_vip", &ApiHandler::OnLbAddDelVip, false},
@@ -348,6 +349,28 @@ void ApiHandler::OnCliInband(Ctx& c) {
                .Be32(static_cast<uint32_t>(rv))
                .VarString(out)
                .Take());
+}
+
+void ApiHandler::OnIpRouteLookup(Ctx& c) {
+  // Only table 0 exists here, and a longest-prefix lookup (exact = 0) is
+  // answered like an exact one (lb's VIP routes are all the simulator has).
+  const uint32_t table_id = Be32At(c.p, wire::kRouteTableId);
+  const ApiAddress addr = ReadAddress(c.p + wire::kRoutePrefix.offset);
+  const uint8_t len = c.p[wire::kRoutePrefix.offset + kAddressSize];
+  std::optional<uint32_t> index;
+  if (table_id == 0 && addr.af <= 1 && len <= (addr.af == 0 ? 32 : 128)) {
+    index = model_->RouteStatsIndex(addr.af == 1, DecodeApiAddress(addr), len);
+  }
+  WireWriter w;
+  w.Be16(Id("ip_route_lookup_reply"))
+      .Be32(c.context)
+      .Be32(static_cast<uint32_t>(index ? 0 : -6))  // VNET_API_ERROR_NO_SUCH_ENTRY
+      .Be32(table_id)
+      .Be32(index.value_or(0));
+  w.U8(addr.af);
+  for (uint8_t b : addr.un) w.U8(b);
+  w.U8(len).U8(0);  // n_paths: the simulator keeps no path lists
+  Reply(c, w.Take());
 }
 
 std::string ApiHandler::RunCli(const std::string& command, int32_t* retval) {

@@ -100,6 +100,7 @@ class ApiHandler {
   void OnSockclntCreate(Ctx& c);
   void OnSockclntDelete(Ctx& c);
   void OnKeepalive(Ctx& c);
+  void OnIpRouteLookup(Ctx& c);
   void OnControlPing(Ctx& c);
   void OnShowVersion(Ctx& c);
   void OnCliInband(Ctx& c);

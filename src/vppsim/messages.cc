@@ -117,6 +117,13 @@ constexpr Def kLb110[] = {
     {"lb_add_del_intf_nat6_reply", 0xe8d4e804},
 };
 
+// ip.api 3.2.0: the one request the simulator answers (STATS.md 4.3).
+constexpr Def kIp[] = {
+    {"ip_route_lookup", 0x710d6471},
+    {"ip_route_lookup_reply", 0x5d8febcb},
+};
+
+static_assert(std::size(kIp) == kIpBlockSize);
 static_assert(std::size(kVlib) == kVlibBlockSize);
 static_assert(std::size(kVpe) == kVpeBlockSize);
 static_assert(std::size(kLb120) == kLb120BlockSize);
@@ -175,6 +182,8 @@ constexpr WireField kLbAsSetWeight[] = {kMsgId,     kClientIndex,     kContext,
 // lb_flush_vip, lb_as_dump, lb_as_v2_dump.
 constexpr WireField kVipSelector[] = {kMsgId,  kClientIndex, kContext,
                                       kVipPfx, kVipProtocol, kVipPort};
+constexpr WireField kIpRouteLookup[] = {kMsgId,        kClientIndex, kContext,
+                                      kRouteTableId, kRouteExact,  kRoutePrefix};
 constexpr WireField kIntfNat[] = {kMsgId, kClientIndex, kContext, kIntfNatIsAdd, kIntfNatSwIfIndex};
 
 // Fixed sizes as in PROTOCOL.md §3; lb_vip_dump's filter is ignored (quirk 1).
@@ -187,6 +196,7 @@ constexpr RequestLayout kRequestLayouts[] = {
     {"control_ping", 10, kRequest},
     {"show_version", 10, kRequest},
     {"cli_inband", 14, kCliInband},
+    {"ip_route_lookup", 33, kIpRouteLookup},
     {"lb_conf", 38, kLbConf},
     {"lb_conf_get", 10, kRequest},
     {"lb_add_del_vip", 49, kLbAddDelVip},
@@ -228,7 +238,8 @@ absl::StatusOr<MessageTable> MessageTable::Create(const Options& options) {
   };
   const Block blocks[] = {{"vlib", options.vlib_first_msg_id, kVlibBlockSize},
                           {"vpe", options.vpe_first_msg_id, kVpeBlockSize},
-                          {"lb", options.lb_first_msg_id, lb_size}};
+                          {"lb", options.lb_first_msg_id, lb_size},
+                          {"ip", options.ip_first_msg_id, kIpBlockSize}};
   const uint32_t memclnt_end = std::size(kMemclnt) + 1;  // ids 1..28
   for (size_t i = 0; i < std::size(blocks); ++i) {
     const Block& b = blocks[i];
@@ -271,6 +282,11 @@ absl::StatusOr<MessageTable> MessageTable::Create(const Options& options) {
       t.messages_.push_back(
           {d.name, d.crc, "lb", static_cast<uint16_t>(options.lb_first_msg_id + pos++)});
     }
+  }
+  pos = 0;
+  for (const Def& d : kIp) {
+    t.messages_.push_back(
+        {d.name, d.crc, "ip", static_cast<uint16_t>(options.ip_first_msg_id + pos++)});
   }
   // VPP lists its table in hash order; a stable scramble keeps clients honest.
   std::sort(t.messages_.begin(), t.messages_.end(), [](const MessageInfo& a, const MessageInfo& b) {

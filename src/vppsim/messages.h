@@ -21,11 +21,15 @@ namespace maglev::vppsim {
 inline constexpr uint16_t kDefaultVlibFirstMsgId = 29;
 inline constexpr uint16_t kDefaultVpeFirstMsgId = 47;
 inline constexpr uint16_t kDefaultLbFirstMsgId = 553;
+// ip.api: only the messages the simulator answers (ip_route_lookup and its
+// reply), at the start of where VPP's ip block would be.
+inline constexpr uint16_t kDefaultIpFirstMsgId = 200;
 // Number of ids in each dynamic block (= messages in that module's .api).
 inline constexpr uint16_t kVlibBlockSize = 18;
 inline constexpr uint16_t kVpeBlockSize = 6;
 inline constexpr uint16_t kLb120BlockSize = 26;
 inline constexpr uint16_t kLb110BlockSize = 18;
+inline constexpr uint16_t kIpBlockSize = 2;
 
 struct MessageInfo {
   std::string name;    // e.g. "lb_add_del_vip"
@@ -61,6 +65,10 @@ inline constexpr WireField kGetFirstMsgIdName{"name", 10, 64};
 inline constexpr WireField kCreateName{"name", 6, 64};
 inline constexpr WireField kDeleteIndex{"index", 10, 4};
 inline constexpr WireField kCliCmd{"cmd", 10, 4};  // u32 BE length; the bytes follow
+// ip_route_lookup
+inline constexpr WireField kRouteTableId{"table_id", 10, 4};
+inline constexpr WireField kRouteExact{"exact", 14, 1};
+inline constexpr WireField kRoutePrefix{"prefix", 15, 18};
 // lb_conf
 inline constexpr WireField kConfIp4Src{"ip4_src_address", 10, 4};
 inline constexpr WireField kConfIp6Src{"ip6_src_address", 14, 16};
@@ -115,6 +123,7 @@ class MessageTable {
     uint16_t vlib_first_msg_id = kDefaultVlibFirstMsgId;
     uint16_t vpe_first_msg_id = kDefaultVpeFirstMsgId;
     uint16_t lb_first_msg_id = kDefaultLbFirstMsgId;
+    uint16_t ip_first_msg_id = kDefaultIpFirstMsgId;
   };
 
   // Fails when blocks overlap each other, the memclnt ids, or exceed u16.

@@ -512,6 +512,14 @@ maglev: {}
      "1000\n"
      "vpp.lb.new-flows-table-length: line 5: must be a power of two within 1..1048576, got 0\n"
      "vpp.lb.sync-interval: line 6: must be > 0"},
+    {"StatsInterval",
+     R"(maglev:
+  vpp:
+    lb:
+      stats-interval: 50ms
+)",
+     ConfigErrorKind::kSemantic,
+     "vpp.lb.stats-interval: line 4: must be within 100ms..1h, got 50ms"},
     {"TableTooLong",
      R"(maglev:
   vpp:
@@ -926,6 +934,7 @@ TEST(ConfigLoaderTest, DefaultsForMinimalConfig) {
   EXPECT_EQ(c.healthchecker.transition_history, 5);
   EXPECT_FALSE(c.vpp_lb.ipv4_src_address.has_value());
   EXPECT_EQ(c.vpp_lb.sync_interval, seconds(30));
+  EXPECT_EQ(c.vpp_lb.stats_interval, seconds(5));
   EXPECT_EQ(c.vpp_lb.flow_timeout, seconds(40));
   EXPECT_EQ(c.vpp_lb.sticky_buckets_per_core, 65536u);
   EXPECT_EQ(c.vpp_lb.new_flows_table_length, 1024u);
@@ -962,6 +971,20 @@ TEST(ConfigLoaderTest, DefaultsForMinimalConfig) {
   EXPECT_EQ(f.pools[0].backends[0].weight, 100);
   EXPECT_EQ(c.frontends.at("all").protocol, Protocol::kAny);
   EXPECT_EQ(c.frontends.at("all").port, 0);
+}
+
+TEST(ConfigLoaderTest, StatsInterval) {
+  ConfigResult r = ParseConfig(R"(maglev:
+  vpp:
+    lb: { stats-interval: 250ms }
+)");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.config->vpp_lb.stats_interval, std::chrono::milliseconds(250));
+  r = ParseConfig("maglev:\n  vpp:\n    lb: { stats-interval: 2h }\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error.find("stats-interval: line 3: must be within 100ms..1h, got 2h"),
+            std::string::npos)
+      << r.error;
 }
 
 TEST(ConfigLoaderTest, SingleResponseCodeAndWholeSecondFlowTimeouts) {

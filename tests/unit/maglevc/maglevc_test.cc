@@ -119,6 +119,14 @@ TEST(GrammarTest, EveryCommandOfTheSpec) {
       {"show healthchecks hc", "show healthchecks", {{"healthcheck", "hc"}}},
       {"show vpp info", "show vpp info", {}},
       {"show vpp lb state", "show vpp lb state", {}},
+      {"show vpp lb counters", "show vpp lb counters", {}},
+      {"show vpp lb counters web", "show vpp lb counters", {{"frontend", "web"}}},
+      {"show vpp lb lookup web 10.0.0.1 1234",
+       "show vpp lb lookup",
+       {{"frontend", "web"}, {"src", "10.0.0.1"}, {"sport", "1234"}}},
+      {"sh vp l lo web 2001:DB8::1 1 8080",
+       "show vpp lb lookup",
+       {{"frontend", "web"}, {"src", "2001:db8::1"}, {"sport", "1"}, {"dport", "8080"}}},
       {"sync vpp lb state", "sync vpp lb state", {}},
       {"sync vpp lb state web", "sync vpp lb state", {{"frontend", "web"}}},
       {"set backend b pause", "set backend", {{"backend", "b"}, {"action", "pause"}}},
@@ -162,6 +170,53 @@ TEST(GrammarTest, ArgumentValidation) {
   EXPECT_FALSE(P(g, "watch events num many").ok());
   EXPECT_FALSE(P(g, "watch events log level loud").ok());
   EXPECT_TRUE(P(g, "set frontend web pool p backend b weight 100").ok());
+  auto p = P(g, "show vpp lb lookup web 10.0.0.300 1");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("invalid address"), std::string::npos);
+  p = P(g, "show vpp lb lookup web 10.0.0.1 65536");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("want 0-65535"), std::string::npos);
+  EXPECT_FALSE(P(g, "show vpp lb lookup web 10.0.0.1").ok());
+}
+
+TEST(RenderTest, CounterRatesFromTwoSamples) {
+  EXPECT_EQ(FormatRate(100, 600, 5'000'000'000), "100");
+  EXPECT_EQ(FormatRate(0, 7, 2'000'000'000), "3.5");
+  EXPECT_EQ(FormatRate(5, 5, 1'000'000'000), "0");
+  EXPECT_EQ(FormatRate(9, 3, 1'000'000'000), "-");  // went down: a reset
+  EXPECT_EQ(FormatRate(0, 3, 0), "-");
+  VPPLBCounters c;
+  c.set_sample_time_ns(7'000'000'000);
+  c.set_previous_sample_time_ns(2'000'000'000);
+  VPPLBFrontendCounters* f = c.add_frontends();
+  f->set_frontend("web");
+  f->set_vip("192.0.2.80/32 tcp/80");
+  f->set_vip_in_vpp(true);
+  f->set_route_known(true);
+  f->mutable_counters()->set_existing_session_packets(400);
+  f->mutable_counters()->set_first_session_packets(100);
+  f->mutable_counters()->set_route_packets(500);
+  f->mutable_counters()->set_route_bytes(20000);
+  f->mutable_previous()->set_first_session_packets(0);
+  f = c.add_frontends();
+  f->set_frontend("gone");
+  f->set_vip("192.0.2.81/32 tcp/80");
+  std::string out = RenderVppLbCounters(c, Style{});
+  EXPECT_NE(out.find("rates over the 5s"), std::string::npos) << out;
+  std::istringstream lines(out);
+  std::string line;
+  std::vector<std::vector<std::string>> rows;
+  while (std::getline(lines, line)) {
+    std::istringstream w(line);
+    std::vector<std::string> words;
+    for (std::string x; w >> x;) words.push_back(x);
+    rows.push_back(words);
+  }
+  ASSERT_EQ(rows.size(), 4u) << out;
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"web", "192.0.2.80/32", "tcp/80", "400", "100", "0",
+                                               "0", "100", "500", "20000", "100"}))
+      << out;
+  EXPECT_EQ(rows[3].back(), "VPP");  // "not in VPP"
 }
 
 TEST(GrammarTest, CompletionOfKeywordsAndNames) {
@@ -218,7 +273,9 @@ TEST(GrammarTest, UsageCoversEveryCommand) {
   for (const char* cmd :
        {"show version\n", "show frontends\n", "show frontends <frontend>\n",
         "show backends <backend>\n", "show healthchecks <healthcheck>\n", "show vpp info\n",
-        "show vpp lb state\n", "sync vpp lb state <frontend>\n", "set backend <backend> pause\n",
+        "show vpp lb state\n", "show vpp lb counters <frontend>\n",
+        "show vpp lb lookup <frontend> <address> <port> <port>\n", "sync vpp lb state <frontend>\n",
+        "set backend <backend> pause\n",
         "set frontend <frontend> pool <pool> backend <backend> weight <0-100>\n", "config check\n",
         "config reload\n", "watch events\n", "watch events num <n>\n",
         "watch events log level <level>\n", "quit\n", "exit\n"}) {

@@ -127,5 +127,94 @@ TEST(StatsScraperTest, LoopOnItsOwnThread) {
   EXPECT_EQ(s->boottime_s, 1700000000u);
 }
 
+// The index from `show lb vips verbose` keys each VIP's counters; a
+// deleted VIP (removed, awaiting GC) is not reported, and the previous
+// sample is kept next to the latest.
+TEST(StatsScraperTest, IndexKeysCountersAndPreviousSampleIsKept) {
+  SimVpp sim;
+  auto add = [&](uint8_t last, uint16_t port, bool del = false) {
+    vppsim::VipAddDelRequest r;
+    r.key.address.un = {192, 0, 2, last};
+    r.key.len = 32;
+    r.key.protocol = 6;
+    r.key.port = port;
+    r.new_flows_table_length = 16;
+    r.is_del = del;
+    ASSERT_EQ(sim.model->AddDelVip(r), 0);
+  };
+  add(10, 80);
+  add(11, 443);
+  auto inject = [&](uint8_t last, uint16_t port, int n) {
+    LbFlow f;
+    f.dst = {192, 0, 2, last};
+    f.src = {10, 0, 0, 1};
+    f.dst_port = port;
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(sim.model->InjectPacket(f, 0, 40));
+  };
+  inject(11, 443, 3);
+  int resolves = 0;
+  StatsScraper::Options o;
+  o.socket_path = sim.path;
+  o.resolve_index = [&]() -> absl::StatusOr<std::vector<StatsVipIndex>> {
+    ++resolves;
+    return StatsIndexFromCli(sim.model->ShowVips(true));
+  };
+  StatsScraper scraper(o);
+  scraper.ScrapeOnce();
+  EXPECT_EQ(resolves, 1);
+  auto s = scraper.Latest();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(scraper.Previous().has_value());
+  const VipKey k10 = VipKey::Host(*IpAddress::Parse("192.0.2.10"), 6, 80);
+  const VipKey k11 = VipKey::Host(*IpAddress::Parse("192.0.2.11"), 6, 443);
+  StatsVipCounters c11 = s->ForVip(k11);
+  EXPECT_TRUE(c11.in_vpp);
+  EXPECT_EQ(c11.pool_index, 2u);
+  EXPECT_EQ(c11.lb[3], 3u);
+  EXPECT_EQ(s->ForVip(k10).lb, (std::array<uint64_t, 4>{}));
+  EXPECT_TRUE(s->ForVip(k10).in_vpp);
+  EXPECT_FALSE(s->ForVip(VipKey::Host(*IpAddress::Parse("192.0.2.12"), 6, 80)).in_vpp);
+
+  inject(11, 443, 2);
+  add(10, 80, /*del=*/true);  // removed, awaiting GC: listed " removed"
+  scraper.ScrapeOnce();
+  auto [latest, previous] = scraper.LatestTwo();
+  ASSERT_TRUE(latest.ok());
+  ASSERT_TRUE(previous.has_value());
+  // No AS: every packet counts once, as "no server configured" or, once the
+  // flow's AS-0 sticky entries fill its bucket, "untracked packet".
+  auto total = [](const StatsVipCounters& c) { return c.lb[0] + c.lb[1] + c.lb[2] + c.lb[3]; };
+  EXPECT_EQ(total(latest->ForVip(k11)), 5u);
+  EXPECT_EQ(total(previous->ForVip(k11)), 3u);
+  EXPECT_FALSE(latest->ForVip(k10).in_vpp);
+  EXPECT_TRUE(previous->ForVip(k10).in_vpp);
+
+  // A failing resolver does not fail the sample; it says why.
+  o.resolve_index = []() -> absl::StatusOr<std::vector<StatsVipIndex>> {
+    return absl::UnavailableError("no API");
+  };
+  StatsScraper lonely(o);
+  lonely.ScrapeOnce();
+  ASSERT_TRUE(lonely.Latest().ok());
+  EXPECT_EQ(lonely.Latest()->index_error, "no API");
+  EXPECT_FALSE(lonely.Latest()->ForVip(k11).in_vpp);
+}
+
+TEST(StatsScraperTest, IndexFromCliSkipsThePlaceholderAndKeepsRemoved) {
+  const std::string text =
+      " ip4-gre4 [1] 192.0.2.10/32 removed\n  new_size:16\n  protocol:6 port:80\n"
+      " ip4-gre4 [2] 192.0.2.10/32\n  new_size:16\n  protocol:6 port:80\n";
+  std::vector<StatsVipIndex> idx = StatsIndexFromCli(text);
+  ASSERT_EQ(idx.size(), 2u);
+  EXPECT_TRUE(idx[0].removed);
+  EXPECT_FALSE(idx[1].removed);
+  StatsSample s;
+  s.index = idx;
+  s.vip = {{}, {9, 9, 9, 9}, {1, 2, 3, 4}};
+  StatsVipCounters c = s.ForVip(VipKey::Host(*IpAddress::Parse("192.0.2.10"), 6, 80));
+  EXPECT_EQ(c.pool_index, 2u);
+  EXPECT_EQ(c.lb, (std::array<uint64_t, 4>{1, 2, 3, 4}));
+}
+
 }  // namespace
 }  // namespace maglev

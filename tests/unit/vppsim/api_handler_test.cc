@@ -16,8 +16,8 @@ TEST(Handshake, ReplyLayoutAndTable) {
   EXPECT_EQ(h.hs.context, 0x7bu);
   EXPECT_EQ(h.hs.response, 0);
   EXPECT_EQ(h.hs.handle, 0x80000001u);  // pool index 0 is the listener
-  EXPECT_EQ(h.hs.count, 78u);
-  EXPECT_EQ(h.hs.ids.size(), 78u);
+  EXPECT_EQ(h.hs.count, 80u);           // 78 + ip_route_lookup and its reply
+  EXPECT_EQ(h.hs.ids.size(), 80u);
   EXPECT_EQ(h.hs.ids.at("sockclnt_create_455fb9c4"), 15);
   EXPECT_EQ(h.hs.ids.at("control_ping_51077d14"), 23);
   EXPECT_EQ(h.hs.ids.at("control_ping_reply_f6b0b8ca"), 24);
@@ -25,7 +25,36 @@ TEST(Handshake, ReplyLayoutAndTable) {
   EXPECT_TRUE(h.hs.ids.count("lb_as_set_weight_2d89bdbd"));
   EXPECT_TRUE(h.hs.ids.count("show_version_51077d14"));
   EXPECT_TRUE(h.hs.ids.count("cli_inband_f8377302"));
+  EXPECT_EQ(h.hs.ids.at("ip_route_lookup_710d6471"), kDefaultIpFirstMsgId);
+  EXPECT_EQ(h.hs.ids.at("ip_route_lookup_reply_5d8febcb"), kDefaultIpFirstMsgId + 1);
   EXPECT_EQ(h.handler->ClientName(h.reg), "harness");
+}
+
+// ip_route_lookup (STATS.md 4.3): a VIP's prefix has a route whose
+// stats_index is the load-balance /net/route/to counts it under; no route,
+// another table or a deleted VIP answer -6.
+TEST(IpRouteLookup, StatsIndexOfAVipRoute) {
+  Harness h;
+  ASSERT_EQ(h.AddVip({"192.0.2.80/32", 6, 80}), 0);
+  auto lookup = [&](const std::string& prefix, uint32_t table) {
+    Bytes req = h.Req("ip_route_lookup").U32(table).U8(1).Raw(Prefix(prefix)).Take();
+    std::vector<Bytes> r = h.Send(req);
+    EXPECT_EQ(r.size(), 1u);
+    if (r.size() != 1 || r[0].size() != 37) {
+      ADD_FAILURE() << "bad reply";
+      return std::pair<int32_t, uint32_t>{0, 0};
+    }
+    EXPECT_EQ(Be16(r[0].data()), h.Id("ip_route_lookup_reply"));
+    EXPECT_EQ(Be32(&r[0][2]), h.context);
+    EXPECT_EQ(r[0][36], 0);  // n_paths
+    return std::pair<int32_t, uint32_t>{static_cast<int32_t>(Be32(&r[0][6])), Be32(&r[0][14])};
+  };
+  auto [rv, index] = lookup("192.0.2.80/32", 0);
+  EXPECT_EQ(rv, 0);
+  EXPECT_EQ(index, *h.handler->model().RouteStatsIndex(
+                       false, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 80}, 32));
+  EXPECT_EQ(lookup("192.0.2.81/32", 0).first, -6);
+  EXPECT_EQ(lookup("192.0.2.80/32", 5).first, -6);
 }
 
 TEST(Handshake, HandlesAreAllocatedLikeVppPools) {
