@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
           "MAGLEV_METRICS_ADDR");
   env.Add(app, "--vpp-api-addr", opts.vpp_api_addr,
           "VPP binary API socket; empty disables the dataplane", "MAGLEV_VPP_API_ADDR");
+  env.Add(app, "--state-file", opts.state_file,
+          "JSON file keeping operator decisions and last known health across restarts; empty "
+          "disables",
+          "MAGLEV_STATE_FILE");
   app.add_option("--log-level", log_level, "debug|info|warn|error")
       ->envname("MAGLEV_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
