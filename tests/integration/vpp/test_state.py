@@ -120,6 +120,17 @@ class StateFile(StateCase):
         self.assertEqual(s2["backends"]["b2"]["drain_deadline_unix_ms"], deadline)
         # Slow start or not, nothing moved: b3 is at 100 in VPP all along.
         self.assertEqual(vt.weights(sim.socket_path, web.vip)[a["b3"]], 100)
+        # A reload keeps the runtime state, and so does the file.
+        written = len(d2.records("config-reload"))
+        d2.reload()
+        self.wait(lambda: len(d2.records("config-reload")) > written, 10, "the reload")
+        self.assertEqual(d2.state("b0"), "disabled")
+        self.assertRegex(self.ok(d2, "show", "frontends", "web"),
+                         r"(?m)^\s+b1 weight 20 \(runtime; config 100\) effective 20$")
+        time.sleep(0.5)  # a write after the reload is coalesced within 100 ms
+        s3 = state_of(state)
+        self.assertEqual(s3["backends"]["b0"]["admin"], "disabled")
+        self.assertEqual(s3["weights"][0]["weight"], 20)
         # And the new instance does program VPP: an enable reaches it.
         self.ok(d2, "set", "backend", "b0", "enable")
         self.wait_weights(sim, web.vip, {a["b0"]: 100, a["b1"]: 20, a["b2"]: 0, a["b3"]: 100})
