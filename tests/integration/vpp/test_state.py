@@ -203,6 +203,42 @@ class RouteHook(StateCase):
         self.wait(lambda: read(servable) == "192.0.2.80\n", 10, "the VIP back in the file")
         self.assertEqual(d.records("route-notify-failed"), [])
 
+    def test_nothing_is_withdrawn_during_warmup(self):
+        a = {"b0": self.backend("b0", 1)}
+        web = vt.Frontend("192.0.2.80", [("main", {"b0": None})])
+        log = os.path.join(self.tmp, "notify.log")
+        script = os.path.join(self.tmp, "notify.sh")
+        with open(script, "w") as f:
+            f.write('#!/bin/sh\necho "$1 $3" >> ' + log + "\n")
+        os.chmod(script, stat.S_IRWXU)
+        servable = os.path.join(self.tmp, "servable")
+        text = vt.config({"b0": (a["b0"], "hc")}, {"web": web},
+                         {"hc": vt.http_check(self.port, rise=1, fall=1)},
+                         min_delay="3s", max_delay="6s")
+        text = text.replace("  healthchecks:\n", f"  routes:\n    notify-command: [{script}]\n"
+                            f"    servable-file: {servable}\n  healthchecks:\n")
+        sim = self.start_sim()
+        d = self.start_daemon(text, sim)
+        self.wait(lambda: read(log) == "web servable\n", 15, "servable")
+        self.wait(lambda: read(servable) == "192.0.2.80\n", 10, "the servable file")
+        # A clean shutdown withdraws nothing.
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(read(log), "web servable\n")
+        self.assertEqual(read(servable), "192.0.2.80\n")
+        # The backend dies while maglevd is down; the new one sees it at its
+        # first probe, but reports it only once the warmup releases web.
+        self.servers["b0"].set_mode("503")
+        d2 = self.start_daemon(text, sim, name="maglevd2")
+        self.wait(lambda: any(r.get("to") == "down" for r in d2.transitions("b0")), 10,
+                  "b0 down in the new maglevd")
+        self.assertFalse(d2.records("warmup-release"))
+        self.assertEqual(read(log), "web servable\n")
+        self.assertEqual(read(servable), "192.0.2.80\n")
+        self.wait(lambda: read(log) == "web servable\nweb not-servable\n", 10,
+                  "withdrawn once released")
+        self.wait(lambda: read(servable) == "", 10, "the VIP out of the file")
+        self.assertTrue(d2.records("warmup-release"))
+
     def test_a_hung_command_is_killed_at_its_timeout(self):
         a = {"b0": self.backend("b0", 1)}
         web = vt.Frontend("192.0.2.80", [("main", {"b0": None})])
