@@ -417,6 +417,7 @@ std::string RenderEvent(const Event& e, const Style& style) {
         out += " pool " + name(f.from_pool()) + " -> " + name(f.to_pool());
         if (!f.reason().empty()) out += " reason=" + Quote(f.reason());
       }
+      if (f.from_servable() != f.servable()) out += f.servable() ? " servable" : " not-servable";
       return out + "\n";
     }
     default:

@@ -369,6 +369,10 @@ TEST(RenderTest, Events) {
   f.mutable_frontend()->set_to("down");
   f.mutable_frontend()->set_at_unix_ns(1'700'000'000'000'000'000);
   EXPECT_EQ(RenderEvent(f, Style{}), "2023-11-14T22:13:20.000Z frontend web up -> down\n");
+  // A change of the servable state is named.
+  f.mutable_frontend()->set_from_servable(true);
+  EXPECT_EQ(RenderEvent(f, Style{}),
+            "2023-11-14T22:13:20.000Z frontend web up -> down not-servable\n");
 }
 
 // ---- end to end against an in-process server --------------------------------
