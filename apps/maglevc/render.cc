@@ -195,6 +195,7 @@ std::string RenderFrontend(const FrontendInfo& fe, const Style& style) {
   d.Add("flush-on-down", Bool(fe.flush_on_down()));
   d.Add("state", fe.state(), StateColor(fe.state()));
   d.Add("active-pool", OrDash(fe.active_pool()));
+  d.Add("servable", Bool(fe.servable()), fe.servable() ? "" : "31");
   if (!fe.dataplane().empty()) {  // empty: maglevd runs without a dataplane
     std::string text = fe.dataplane();
     if (!fe.dataplane_detail().empty()) text += " (" + fe.dataplane_detail() + ")";
@@ -206,7 +207,11 @@ std::string RenderFrontend(const FrontendInfo& fe, const Style& style) {
     out += "  pool " + p.name() + "\n";
     for (const PoolBackendInfo& b : p.backends()) {
       // Kept free of colour and padding: scripts match this line.
-      out += "    " + b.name() + " weight " + std::to_string(b.weight()) + " effective " +
+      // A runtime weight says so: "weight 20 (runtime; config 100)".
+      std::string weight = std::to_string(b.weight());
+      if (b.weight_runtime())
+        weight += " (runtime; config " + std::to_string(b.config_weight()) + ")";
+      out += "    " + b.name() + " weight " + weight + " effective " +
              std::to_string(b.effective_weight()) + (b.enabled() ? "" : " [disabled]") +
              (b.draining() ? " [draining]" : "") +
              (b.slow_start_percent() > 0 && b.slow_start_percent() < 100
@@ -248,8 +253,12 @@ std::string RenderBackendList(const std::vector<BackendInfo>& bes, const Style& 
 std::string RenderBackend(const BackendInfo& b, const Style& style) {
   Details d;
   d.Add("address", b.address());
-  d.Add("state", b.state(), StateColor(b.state()));
-  d.Add("enabled", Bool(b.enabled()));
+  // An operator's decision that outlives restarts (the state file) says so:
+  // "disabled (runtime)", "enabled: yes (runtime; config no)".
+  d.Add("state", b.state() + (b.admin_runtime() ? " (runtime)" : ""), StateColor(b.state()));
+  d.Add("enabled", b.admin_runtime() && b.enabled() != b.config_enabled()
+                       ? Bool(b.enabled()) + " (runtime; config " + Bool(b.config_enabled()) + ")"
+                       : Bool(b.enabled()));
   d.Add("healthcheck", OrDash(b.healthcheck()));
   d.Add("health", std::to_string(b.counter()) + "/" + std::to_string(b.rise() + b.fall() - 1) +
                       " (rise " + std::to_string(b.rise()) + ", fall " + std::to_string(b.fall()) +
@@ -490,6 +499,7 @@ std::string RenderEvent(const Event& e, const Style& style) {
         out += " pool " + name(f.from_pool()) + " -> " + name(f.to_pool());
         if (!f.reason().empty()) out += " reason=" + Quote(f.reason());
       }
+      if (f.from_servable() != f.servable()) out += f.servable() ? " servable" : " not-servable";
       return out + "\n";
     }
     default:

@@ -46,7 +46,8 @@ std::string RenderVersion(const std::string& client_version, const std::string& 
                           const VersionInfo& v, const Style& style);
 std::string RenderFrontendList(const std::vector<FrontendInfo>& fes, const Style& style);
 // Every pool backend is one line `<backend> weight <cfg> effective <eff>`,
-// plus ` [disabled]` when disabled, under one `pool <name>` line per pool.
+// plus ` [disabled]` when disabled, under one `pool <name>` line per pool; a
+// runtime weight reads `weight 20 (runtime; config 100)`.
 std::string RenderFrontend(const FrontendInfo& fe, const Style& style);
 std::string RenderBackendList(const std::vector<BackendInfo>& bes, const Style& style);
 std::string RenderBackend(const BackendInfo& be, const Style& style);

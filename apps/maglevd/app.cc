@@ -20,6 +20,8 @@
 #include "config/loader.h"
 #include "core/metrics.h"
 #include "core/pipeline.h"
+#include "core/route_notifier.h"
+#include "core/state_file.h"
 #include "dataplane/controller.h"
 #include "dataplane/vpp_dataplane.h"
 #include "metrics/metrics.h"
@@ -79,7 +81,8 @@ int RunDaemon(const DaemonOptions& opts) {
                             {"grpc_addr", opts.grpc_addr},
                             {"metrics_addr", opts.metrics_addr},
                             {"vpp_api_addr", opts.vpp_api_addr},
-                            {"vpp_stats_addr", opts.vpp_stats_addr}});
+                            {"vpp_stats_addr", opts.vpp_stats_addr},
+                            {"state_file", opts.state_file}});
 
   // The core loop (this thread): the pipeline, probe -> checker -> lb stage.
   asio::io_context io(1);
@@ -159,8 +162,27 @@ int RunDaemon(const DaemonOptions& opts) {
   std::unique_ptr<ApiServer> api_server = std::move(*api);
   AddWatchCollectors(registry, api_server->hub());
 
-  pipeline.Start(loaded.config);
+  // Operator state from the state file: read before the first probe and
+  // the first VPP sync, and written back from now on.
+  std::unique_ptr<StatePersister> persister;
+  RestorePlan restore;
+  if (!opts.state_file.empty()) {
+    persister = std::make_unique<StatePersister>(dispatcher, pipeline, opts.state_file);
+    restore = persister->Load(*loaded.config);
+    persister->Start();
+  }
+  pipeline.Start(loaded.config, restore.pipeline);
   loaded = {};
+  // The route withdrawal hook: reports a frontend only once the controller
+  // has released it.
+  DataplaneController* ctl = controller.get();
+  RouteNotifier notifier(
+      pipeline.lb(), [ctl](const std::string& fe) { return ctl == nullptr || ctl->Released(fe); });
+  if (controller) {
+    controller->SetPersistedHealth(restore.health);
+    controller->SetOnRelease([&notifier](const std::string& fe) { notifier.OnReleased(fe); });
+  }
+  notifier.Start();
   // Parsing a large YAML file leaves many freed blocks behind; hand them back
   // so that the resident size reflects what the daemon really keeps.
   malloc_trim(0);
@@ -205,9 +227,14 @@ int RunDaemon(const DaemonOptions& opts) {
 
   sd_notify(0, "READY=1");
   io.run();
+  // Shutdown order (docs/dataplane.md): probes stop, the state file gets its
+  // last write, routes stay announced (VPP keeps forwarding without us; the
+  // notify commands already queued finish, bounded), then VPP is left as is.
   if (scraper) scraper->Stop();
   pipeline.Stop();
+  if (persister) persister->Stop();
   if (controller) controller->Stop();
+  notifier.Stop();
   if (reconciler) {
     vpp_thread->Run([&] { reconciler->Stop(); });  // leaves the dataplane as it is
     vpp_thread->Stop();

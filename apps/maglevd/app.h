@@ -21,6 +21,8 @@ struct DaemonOptions {
   // verified against grpc_client_ca when that is set too.
   std::string grpc_tls_cert, grpc_tls_key, grpc_client_ca;
   bool reflection = true;
+  // The state file (docs/state-file.md); "": runtime state is not kept.
+  std::string state_file;
 };
 
 // Usage errors in the options that flag parsing cannot see (InvalidArgument,

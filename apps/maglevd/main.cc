@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   env.Add(app, "--vpp-stats-addr", opts.vpp_stats_addr,
           "VPP stats socket (traffic counters, boot time); empty disables reading it",
           "MAGLEV_VPP_STATS_ADDR");
+  env.Add(app, "--state-file", opts.state_file,
+          "JSON file keeping operator decisions and last known health across restarts; empty "
+          "disables",
+          "MAGLEV_STATE_FILE");
   app.add_option("--log-level", log_level, "debug|info|warn|error")
       ->envname("MAGLEV_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

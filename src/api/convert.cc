@@ -27,7 +27,9 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
   if (eff.active_pool >= 0 && static_cast<size_t>(eff.active_pool) < fe.pools.size()) {
     out->set_active_pool(fe.pools[eff.active_pool].name);
   }
-  for (const EffectivePool& p : eff.pools) {
+  out->set_servable(IsServable(eff));
+  for (size_t pidx = 0; pidx < eff.pools.size(); ++pidx) {
+    const EffectivePool& p = eff.pools[pidx];
     PoolInfo* pi = out->add_pools();
     pi->set_name(p.name);
     for (const EffectiveBackend& b : p.backends) {
@@ -40,6 +42,12 @@ void FillFrontendInfo(const Frontend& fe, const FrontendEffective& eff, Frontend
       bi->set_vpp_weight(-1);
       bi->set_draining(b.draining);
       bi->set_slow_start_percent(static_cast<int32_t>(std::lround(b.ramp * 100)));
+      if (pidx < fe.pools.size())
+        for (const PoolBackend& pb : fe.pools[pidx].backends)
+          if (pb.backend == b.backend) {
+            bi->set_config_weight(pb.weight);
+            bi->set_weight_runtime(pb.weight != b.configured_weight);
+          }
     }
   }
 }
@@ -79,6 +87,10 @@ void FillBackendInfo(const BackendSnapshot& snap, const std::vector<std::string>
   out->set_state(BackendStateName(snap.state));
   for (const Transition& t : snap.transitions) FillTransitionRecord(t, out->add_transitions());
   out->set_enabled(snap.enabled);
+  out->set_config_enabled(snap.config.enabled);
+  // Paused is always the operator's; disabled or enabled against the YAML too.
+  out->set_admin_runtime(snap.state == BackendState::kPaused ||
+                         (snap.state == BackendState::kDisabled) == snap.config.enabled);
   out->set_healthcheck(snap.config.healthcheck);
   out->set_counter(snap.counter);
   // A backend without health check runs a 1/1 state machine.

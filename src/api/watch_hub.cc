@@ -349,7 +349,7 @@ void WatchHub::PublishBackendTransition(const std::string& backend, const Transi
 void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState from,
                                     FrontendState to, int64_t at_unix_ns,
                                     const std::string& from_pool, const std::string& to_pool,
-                                    const std::string& reason) {
+                                    const std::string& reason, bool from_servable, bool servable) {
   Publish(LogLevel::kInfo, false, false, true, [&](Event* e) {
     FrontendEvent* fe = e->mutable_frontend();
     fe->set_frontend_name(frontend);
@@ -359,6 +359,8 @@ void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState f
     fe->set_from_pool(from_pool);
     fe->set_to_pool(to_pool);
     fe->set_reason(reason);
+    fe->set_from_servable(from_servable);
+    fe->set_servable(servable);
   });
 }
 
@@ -367,7 +369,7 @@ void WatchHub::OnLbUpdate(const LbUpdate& update) {
     if (!c.status) continue;
     const FrontendStatusChange& st = *c.status;
     PublishFrontendState(c.frontend, st.from, st.to, UnixNowNs(), st.from_pool, st.to_pool,
-                         st.reason);
+                         st.reason, st.from_servable, st.to_servable);
   }
 }
 

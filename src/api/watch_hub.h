@@ -164,9 +164,10 @@ class WatchHub {
   // The active pools are names ("" for none); `reason` says why it moved.
   void PublishFrontendState(const std::string& frontend, FrontendState from, FrontendState to,
                             int64_t at_unix_ns, const std::string& from_pool = "",
-                            const std::string& to_pool = "", const std::string& reason = "");
-  // An lb stage listener: a frontend event for every frontend whose state
-  // or active pool changed.
+                            const std::string& to_pool = "", const std::string& reason = "",
+                            bool from_servable = false, bool servable = false);
+  // An lb stage listener: a frontend event for every frontend whose state,
+  // active pool or servable state changed.
   void OnLbUpdate(const LbUpdate& update);
 
   // Counters (metrics): drops over the hub's lifetime, including

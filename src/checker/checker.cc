@@ -222,7 +222,8 @@ int Checker::AddListener(Listener listener) {
 
 void Checker::RemoveListener(int id) { listeners_.erase(id); }
 
-void Checker::Start(std::shared_ptr<const Config> config) {
+void Checker::Start(std::shared_ptr<const Config> config,
+                    const std::map<std::string, AdminRestore>& restore) {
   config_ = std::move(config);
   stopped_ = false;
   for (const std::string& name : config_->ReferencedBackends()) {
@@ -233,6 +234,29 @@ void Checker::Start(std::shared_ptr<const Config> config) {
     Session& ref = *s;
     sessions_[name] = std::move(s);
     ref.sm.Start();
+    auto r = restore.find(name);
+    if (r != restore.end()) {
+      int64_t now = dispatcher_.WallNowNs();
+      constexpr const char* kDetail = "restored from state file";
+      if (r->second == AdminRestore::kDisabled) {
+        Transition t = *ref.sm.Disable(now);
+        t.detail = kDetail;
+        Publish(ref, t);
+        continue;
+      }
+      if (r->second == AdminRestore::kPaused && b.enabled) {
+        auto p = ref.sm.Pause(now);
+        if (p.ok() && *p) {
+          (*p)->detail = kDetail;
+          Publish(ref, **p);
+        }
+        continue;
+      }
+      if (r->second == AdminRestore::kEnabled) {
+        Activate(ref, hc ? Spread(hc->interval) : Duration::zero());
+        continue;
+      }
+    }
     if (!b.enabled) {
       if (auto t = ref.sm.Disable(dispatcher_.WallNowNs())) Publish(ref, *t);
       continue;

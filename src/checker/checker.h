@@ -61,6 +61,10 @@ struct CheckerOptions {
   Duration timer_slack = std::chrono::milliseconds(10);
 };
 
+// An operator decision restored at start (the state file): the backend
+// starts disabled, paused, or enabled although its YAML says `enabled: false`.
+enum class AdminRestore { kDisabled, kPaused, kEnabled };
+
 class Checker {
  public:
   Checker(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options = {});
@@ -68,8 +72,11 @@ class Checker {
   Checker(const Checker&) = delete;
   Checker& operator=(const Checker&) = delete;
 
-  // Starts sessions for every backend referenced by a frontend.
-  void Start(std::shared_ptr<const Config> config);
+  // Starts sessions for every backend referenced by a frontend. `restore`
+  // puts backends into their operator state before any probe is scheduled
+  // (the transitions are published with detail "restored from state file").
+  void Start(std::shared_ptr<const Config> config,
+             const std::map<std::string, AdminRestore>& restore = {});
   // Applies an already validated config (spec §4 reload semantics): new
   // backends start, removed ones end with a `removed` transition, unchanged
   // ones keep probing, changed ones restart.

@@ -120,9 +120,22 @@ struct VppLbConfig {
   Duration stats_interval = std::chrono::seconds(5);
 };
 
+// The route withdrawal hook (top-level `routes:`): who is told when a
+// frontend becomes servable (at least one backend with a non-zero effective
+// weight) or stops being so. Empty command / file: off.
+struct RoutesConfig {
+  // argv of the command run on every change (frontend, VIP and the new state
+  // are appended); empty: none.
+  std::vector<std::string> notify_command;
+  Duration notify_timeout = std::chrono::seconds(10);
+  // File listing the servable VIP addresses, rewritten atomically; "": none.
+  std::string servable_file;
+};
+
 struct Config {
   HealthCheckerConfig healthchecker;
   VppLbConfig vpp_lb;
+  RoutesConfig routes;
   std::map<std::string, HealthCheck> healthchecks;
   std::map<std::string, Backend> backends;
   std::map<std::string, Frontend> frontends;

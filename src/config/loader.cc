@@ -271,6 +271,7 @@ class Loader {
   absl::Status ParseMaglev(const YAML::Node& node, int line);
   absl::Status ParseHealthChecker(const YAML::Node& node, const std::string& path, int line);
   absl::Status ParseVpp(const YAML::Node& node, const std::string& path, int line);
+  absl::Status ParseRoutes(const YAML::Node& node, const std::string& path, int line);
   absl::Status ParseVppLb(const YAML::Node& node, const std::string& path, int line);
   absl::Status ParseHealthCheck(const std::string& name, const YAML::Node& node,
                                 const std::string& path, int line);
@@ -356,13 +357,14 @@ absl::Status Loader::ParseDocument(const YAML::Node& root) {
 }
 
 absl::Status Loader::ParseMaglev(const YAML::Node& node, int line) {
-  static const std::vector<std::string_view> kKeys = {"healthchecker", "vpp", "healthchecks",
-                                                      "backends", "frontends"};
+  static const std::vector<std::string_view> kKeys = {"healthchecker", "vpp",      "routes",
+                                                      "healthchecks",  "backends", "frontends"};
   return ForEachEntry(
       node, "", line, &kKeys,
       [&](const std::string& key, const std::string& path, int kline, const YAML::Node& v) {
         if (key == "healthchecker") return ParseHealthChecker(v, path, kline);
         if (key == "vpp") return ParseVpp(v, path, kline);
+        if (key == "routes") return ParseRoutes(v, path, kline);
         if (key == "healthchecks") {
           return ForEachEntry(v, path, kline, nullptr,
                               [&](const std::string& name, const std::string& p, int l,
@@ -406,6 +408,40 @@ absl::Status Loader::ParseVpp(const YAML::Node& node, const std::string& path, i
   return ForEachEntry(node, path, line, &kKeys,
                       [&](const std::string&, const std::string& kpath, int kline,
                           const YAML::Node& v) { return ParseVppLb(v, kpath, kline); });
+}
+
+absl::Status Loader::ParseRoutes(const YAML::Node& node, const std::string& path, int line) {
+  static const std::vector<std::string_view> kKeys = {"notify-command", "notify-timeout",
+                                                      "servable-file"};
+  RoutesConfig& r = config_.routes;
+  return ForEachEntry(
+      node, path, line, &kKeys,
+      [&](const std::string& key, const std::string& kpath, int kline,
+          const YAML::Node& v) -> absl::Status {
+        if (key == "notify-command") {
+          // A list (argv), never a shell string.
+          if (v.IsNull()) return absl::OkStatus();
+          if (!v.IsSequence())
+            return ParseError(
+                kpath, kline,
+                "expected a list (the command and its arguments), got " + Describe(v));
+          for (size_t i = 0; i < v.size(); ++i) {
+            ASSIGN_OR_RETURN(std::string arg,
+                             ReadString(v[i], absl::StrCat(kpath, "[", i, "]"), kline));
+            r.notify_command.push_back(std::move(arg));
+          }
+          if (!r.notify_command.empty() && r.notify_command[0].empty())
+            Error(kpath, kline, "the command must not be empty");
+        } else if (key == "notify-timeout") {
+          ASSIGN_OR_RETURN(r.notify_timeout, ReadDuration(v, kpath, kline));
+          if (r.notify_timeout <= Duration::zero()) Error(kpath, kline, "must be > 0");
+        } else {
+          ASSIGN_OR_RETURN(r.servable_file, ReadString(v, kpath, kline));
+          if (!r.servable_file.empty() && r.servable_file[0] != '/')
+            Error(kpath, kline, "must be an absolute path, got " + Quote(r.servable_file));
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path, int line) {

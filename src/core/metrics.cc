@@ -102,6 +102,10 @@ void Collect(MetricsWriter& w, const Pipeline& pipeline) {
     for (FrontendState st : kAllFrontendStates)
       w.Sample("maglev_frontend_state", {{"frontend", name}, {"state", FrontendStateName(st)}},
                v.effective.state == st ? 1 : 0);
+  w.Family("maglev_frontend_servable", T::kGauge,
+           "1 when some backend of the frontend has a non-zero effective weight.");
+  for (const auto& [name, v] : views)
+    w.Sample("maglev_frontend_servable", {{"frontend", name}}, v.servable ? 1 : 0);
   w.Family("maglev_frontend_active_pool", T::kGauge, "Index of the active (serving) pool.");
   for (const auto& [name, v] : views)
     w.Sample("maglev_frontend_active_pool", {{"frontend", name}}, v.effective.active_pool);

@@ -21,9 +21,9 @@ Pipeline::~Pipeline() {
   checker_.RemoveListener(listener_);
 }
 
-void Pipeline::Start(std::shared_ptr<const Config> config) {
-  lb_.Start(config);
-  checker_.Start(std::move(config));
+void Pipeline::Start(std::shared_ptr<const Config> config, const PipelineRestore& restore) {
+  lb_.Start(config, &restore.lb);
+  checker_.Start(std::move(config), restore.admin);
 }
 
 void Pipeline::Reload(std::shared_ptr<const Config> config) {

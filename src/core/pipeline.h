@@ -14,6 +14,7 @@
 // Everything here runs on the core loop thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,12 @@
 
 namespace maglev {
 
+// Operator decisions restored at start (core/state_file.h).
+struct PipelineRestore {
+  std::map<std::string, AdminRestore> admin;  // the checker's
+  LbRestore lb;
+};
+
 class Pipeline {
  public:
   Pipeline(Dispatcher& dispatcher, ProbeRunner& runner, CheckerOptions options = {});
@@ -30,8 +37,10 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Computes the frontends, then starts probing.
-  void Start(std::shared_ptr<const Config> config);
+  // Computes the frontends, then starts probing. `restore` is applied first:
+  // restored drains and weights are in the first computation, restored
+  // disables and pauses happen before any probe is scheduled.
+  void Start(std::shared_ptr<const Config> config, const PipelineRestore& restore = {});
   // Applies an already validated config (spec §4): the checker's sessions
   // first, then every frontend once (one kReload update).
   void Reload(std::shared_ptr<const Config> config);

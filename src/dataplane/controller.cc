@@ -45,6 +45,10 @@ void DataplaneController::Start() {
                            {"max_delay", FormatDuration(conf.startup_max_delay)}});
   min_timer_->Enable(conf.startup_min_delay);
   max_timer_->Enable(std::max(conf.startup_max_delay, conf.startup_min_delay));
+  // Frontends already settled (static or restored backends) need no update
+  // to be released early.
+  if (!persisted_health_.empty())
+    for (const auto& [name, _] : lb_.frontends()) TryRelease(name);
 }
 
 void DataplaneController::Stop() {
@@ -74,6 +78,9 @@ void DataplaneController::OnMaxDelay() {
   LogInfo("warmup-done", {{"released_early", static_cast<int64_t>(released_.size())}});
   SubmitFull(nullptr);
   SchedulePeriodic();
+  if (on_release_)
+    for (const auto& [name, _] : lb_.frontends())
+      if (!released_.count(name)) on_release_(name);
 }
 
 void DataplaneController::SchedulePeriodic() {
@@ -83,16 +90,32 @@ void DataplaneController::SchedulePeriodic() {
 
 // During warmup a frontend is released once every backend it references has
 // left `unknown`; its first sync dumps VPP (it has not been looked at yet).
+// During startup-min-delay, only a frontend that matches the persisted
+// health is (its sync then finds VPP as the previous instance left it).
 void DataplaneController::TryRelease(const std::string& frontend) {
-  if (warmup_done_ || in_min_delay_ || released_.count(frontend)) return;
+  if (warmup_done_ || released_.count(frontend)) return;
+  if (in_min_delay_ && persisted_health_.empty()) return;
   const FrontendView* view = lb_.Find(frontend);
   if (!view) return;
   for (const EffectivePool& p : view->effective.pools)
     for (const EffectiveBackend& b : p.backends)
       if (b.state == BackendState::kUnknown) return;
+  const bool early = in_min_delay_;
+  if (early && !MatchesPersisted(*view)) return;
   released_.insert(frontend);
-  LogInfo("warmup-release", {{"frontend", frontend}});
+  LogInfo("warmup-release", {{"frontend", frontend}, {"persisted_health", early}});
   SubmitFrontend(*view);
+  if (on_release_) on_release_(frontend);
+}
+
+bool DataplaneController::MatchesPersisted(const FrontendView& view) const {
+  for (const EffectivePool& p : view.effective.pools)
+    for (const EffectiveBackend& b : p.backends) {
+      if (b.state == BackendState::kDisabled || b.state == BackendState::kPaused) continue;
+      auto it = persisted_health_.find(b.backend);
+      if (it == persisted_health_.end() || it->second != b.state) return false;
+    }
+  return true;
 }
 
 void DataplaneController::OnUpdate(const LbUpdate& update) {

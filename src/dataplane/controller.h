@@ -35,6 +35,19 @@ class DataplaneController {
   void Start();
   void Stop();
 
+  // Last known health from the state file (young enough; up/down only). A
+  // frontend whose every backend has left `unknown` in a state that matches
+  // it (or is disabled/paused) is released before startup-min-delay ends:
+  // see docs/dataplane.md, "Warmup". Call before Start.
+  void SetPersistedHealth(std::map<std::string, BackendState> health) {
+    persisted_health_ = std::move(health);
+  }
+  // Called on the loop when a frontend is released (at warmup-done, once for
+  // each frontend not released before).
+  void SetOnRelease(std::function<void(const std::string& frontend)> cb) {
+    on_release_ = std::move(cb);
+  }
+
   // Whether `frontend` has been handed to the reconciler yet.
   bool Released(const std::string& frontend) const;
   bool warmup_done() const { return warmup_done_; }
@@ -52,6 +65,7 @@ class DataplaneController {
   void OnMinDelay();
   void OnMaxDelay();
   void TryRelease(const std::string& frontend);
+  bool MatchesPersisted(const FrontendView& view) const;
   void SubmitFrontend(const FrontendView& view);
   void SubmitFull(std::function<void(absl::Status)> done,
                   std::map<std::string, std::set<IpAddress>> flush = {});
@@ -66,6 +80,8 @@ class DataplaneController {
   bool in_min_delay_ = true;
   bool warmup_done_ = false;
   std::set<std::string> released_;
+  std::map<std::string, BackendState> persisted_health_;
+  std::function<void(const std::string&)> on_release_;
   // Stays alive as long as callbacks posted to the reconciler may run.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

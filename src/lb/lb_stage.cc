@@ -52,12 +52,33 @@ bool FlushOnTransitionTo(BackendState state, const Frontend& fe) {
 
 }  // namespace
 
+bool IsServable(const FrontendEffective& effective) {
+  for (const EffectivePool& p : effective.pools)
+    for (const EffectiveBackend& b : p.backends)
+      if (b.effective_weight > 0) return true;
+  return false;
+}
+
 LbStage::LbStage(Dispatcher& dispatcher, BackendStateLookup state_of)
     : dispatcher_(dispatcher), state_of_(std::move(state_of)) {}
 
-void LbStage::Start(std::shared_ptr<const Config> config) {
+void LbStage::Start(std::shared_ptr<const Config> config, const LbRestore* restore) {
   config_ = std::move(config);
   frontends_of_ = IndexFrontends(*config_);
+  if (restore) {
+    for (const auto& [key, w] : restore->overrides) {
+      const auto& [fe, pool, backend] = key;
+      if (FindPoolBackend(*config_, fe, pool, backend) && w >= 0 && w <= 100) overrides_[key] = w;
+    }
+    int64_t now = dispatcher_.WallNowNs();
+    for (const auto& [backend, deadline] : restore->drains) {
+      if (!frontends_of_.count(backend) || deadline <= now) continue;
+      ArmDrain(backend, Duration(deadline - now));
+      drains_[backend].deadline_unix_ns = deadline;
+    }
+    for (const std::string& b : restore->out_of_service)
+      if (frontends_of_.count(b)) out_of_service_.insert(b);
+  }
   views_.clear();
   status_.clear();
   for (const auto& [_, fe] : config_->frontends) Recompute(fe);
@@ -81,25 +102,34 @@ FrontendChange LbStage::Recompute(const Frontend& fe) {
   view.desired = BuildDesiredVip(*config_, fe, view.effective);
   view.active_pool =
       view.effective.has_active_pool ? fe.pools[view.effective.active_pool].name : "";
+  view.servable = IsServable(view.effective);
   FrontendChange change;
   change.frontend = fe.name;
   change.view = &view;
   Status& st = status_[fe.name];
-  if (st.state != view.effective.state || st.active_pool != view.active_pool) {
+  if (st.state != view.effective.state || st.active_pool != view.active_pool ||
+      st.servable != view.servable) {
     FrontendStatusChange sc;
     sc.from = st.state;
     sc.to = view.effective.state;
     sc.from_pool = st.active_pool;
     sc.to_pool = view.active_pool;
+    sc.from_servable = st.servable;
+    sc.to_servable = view.servable;
     if (sc.from_pool != sc.to_pool) sc.reason = PoolChangeReason(fe, sc.from_pool, sc.to_pool);
-    LogInfo(sc.from != sc.to ? "frontend-transition" : "frontend-pool-change",
-            {{"frontend", fe.name},
-             {"from", FrontendStateName(sc.from)},
-             {"to", FrontendStateName(sc.to)},
-             {"from_pool", sc.from_pool},
-             {"to_pool", sc.to_pool},
-             {"reason", sc.reason}});
-    st = {view.effective.state, view.active_pool};
+    if (sc.from != sc.to || sc.from_pool != sc.to_pool) {
+      LogInfo(sc.from != sc.to ? "frontend-transition" : "frontend-pool-change",
+              {{"frontend", fe.name},
+               {"from", FrontendStateName(sc.from)},
+               {"to", FrontendStateName(sc.to)},
+               {"from_pool", sc.from_pool},
+               {"to_pool", sc.to_pool},
+               {"reason", sc.reason},
+               {"servable", view.servable}});
+    } else {
+      LogInfo("frontend-servable", {{"frontend", fe.name}, {"servable", view.servable}});
+    }
+    st = {view.effective.state, view.active_pool, view.servable};
     change.status = std::move(sc);
   }
   return change;
@@ -295,6 +325,14 @@ absl::Status LbStage::Drain(const std::string& backend, Duration timeout) {
   if (state_of_(backend) == BackendState::kDisabled)
     return absl::FailedPreconditionError("backend is disabled; enable it first");
   if (timeout <= Duration::zero()) timeout = b->second.drain_timeout;
+  ArmDrain(backend, timeout);
+  LogInfo("backend-drain", {{"backend", backend}, {"timeout", FormatDuration(timeout)}});
+  RecomputeBackend(backend, LbUpdate::Cause::kDrain);
+  return absl::OkStatus();
+}
+
+// Sets (or moves) a drain's deadline `timeout` from now and arms its timer.
+void LbStage::ArmDrain(const std::string& backend, Duration timeout) {
   DrainState& d = drains_[backend];
   d.deadline = dispatcher_.Now() + timeout;
   d.deadline_unix_ns = dispatcher_.WallNowNs() + timeout.count();
@@ -318,9 +356,6 @@ absl::Status LbStage::Drain(const std::string& backend, Duration timeout) {
   }
   d.timer->Enable(timeout);
   draining_.insert(backend);
-  LogInfo("backend-drain", {{"backend", backend}, {"timeout", FormatDuration(timeout)}});
-  RecomputeBackend(backend, LbUpdate::Cause::kDrain);
-  return absl::OkStatus();
 }
 
 bool LbStage::CancelDrain(const std::string& backend) {

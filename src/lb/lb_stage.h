@@ -55,7 +55,14 @@ struct FrontendView {
   FrontendEffective effective;
   DesiredVip desired;
   std::string active_pool;  // name; "" when no pool has an up backend
+  // At least one backend carries a non-zero effective weight: VPP can serve
+  // new flows of this VIP (the route withdrawal hook, issue #10).
+  bool servable = false;
 };
+
+// Whether a frontend computed so can serve new flows (some effective weight
+// above 0).
+bool IsServable(const FrontendEffective& effective);
 
 // A frontend's state or active pool changed (failover, fail-back, the last
 // backend lost). `reason` says why the pool changed ("" when it did not).
@@ -64,6 +71,9 @@ struct FrontendStatusChange {
   FrontendState to = FrontendState::kUnknown;
   std::string from_pool, to_pool;
   std::string reason;
+  // Servable before and after (a change of it alone also makes a change).
+  bool from_servable = false;
+  bool to_servable = false;
 };
 
 struct FrontendChange {
@@ -83,6 +93,18 @@ struct LbUpdate {
   std::vector<FrontendChange> frontends;
 };
 
+// Operator decisions restored at start (from the state file, see
+// core/state_file.h), applied before anything is computed.
+struct LbRestore {
+  WeightOverrides overrides;
+  // Drains in progress: backend -> unix time (ns) of the deadline (in the
+  // future; a passed one is the caller's to turn into a disable).
+  std::map<std::string, int64_t> drains;
+  // Backends last known down, disabled or paused: their first `up` is a
+  // come-back (slow start), as if maglevd had not restarted.
+  std::set<std::string> out_of_service;
+};
+
 class LbStage {
  public:
   // `state_of` answers a backend's current state (the checker's); timers run
@@ -91,8 +113,9 @@ class LbStage {
   LbStage(const LbStage&) = delete;
   LbStage& operator=(const LbStage&) = delete;
 
-  // Computes every frontend of `config`; emits nothing.
-  void Start(std::shared_ptr<const Config> config);
+  // Computes every frontend of `config`; emits nothing. `restore` (entries
+  // already checked against `config`) is applied first.
+  void Start(std::shared_ptr<const Config> config, const LbRestore* restore = nullptr);
   // Applies a validated config. `reload_backends` runs first (the checker's
   // reload, which may publish transitions: they are folded into this reload
   // instead of being handled against the old config), then every frontend
@@ -148,6 +171,7 @@ class LbStage {
   struct Status {
     FrontendState state = FrontendState::kUnknown;
     std::string active_pool;
+    bool servable = false;
   };
   struct RampState {
     MonoTime start;
@@ -172,6 +196,7 @@ class LbStage {
   void RecomputeBackend(const std::string& backend, LbUpdate::Cause cause);
   int ChoosePool(const Frontend& fe, const std::vector<bool>& eligible);
   void StartRamp(const std::string& backend, Duration duration);
+  void ArmDrain(const std::string& backend, Duration timeout);
   void StepRamp(const std::string& backend);
   void RefreshRampShares();
   void Emit(const LbUpdate& update);

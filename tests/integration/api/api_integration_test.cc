@@ -277,7 +277,9 @@ class MaglevdTest : public ::testing::Test {
   std::map<std::string, std::string> Weights(const std::string& frontend) {
     Result r = Cli("show frontends " + frontend);
     EXPECT_EQ(r.status, 0) << r.err;
-    std::regex re(R"(^\s*(\S+) weight (\d+) effective (\d+)( \[disabled\])?$)");
+    // The documented line (docs/cli.md), runtime mark included.
+    std::regex re(
+        R"(^\s*(\S+) weight (\d+)(?: \(runtime; config \d+\))? effective (\d+)( \[disabled\])?$)");
     std::map<std::string, std::string> out;
     std::istringstream in(r.out);
     for (std::string line; std::getline(in, line);) {
@@ -382,7 +384,9 @@ TEST_F(MaglevdTest, FailoverBetweenPools) {
 
   r = Cli("set frontend failover pool fallback backend static-fallback weight 10");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("static-fallback weight 10 effective 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("static-fallback weight 10 (runtime; config 30) effective 0"),
+            std::string::npos)
+      << r.out;
   r = Cli("set frontend failover pool fallback backend static-fallback weight 101");
   EXPECT_EQ(r.status, 1);
 }

@@ -136,7 +136,8 @@ class DataplaneCase(unittest.TestCase):
         r = vt.maglevc(d.grpc_addr, "show", "frontends", frontend)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = {}
-        for m in re.finditer(r"^\s+(\S+) weight (\d+) effective (\d+)( \[disabled\])?$",
+        for m in re.finditer(r"^\s+(\S+) weight (\d+)(?: \(runtime; config \d+\))? "
+                             r"effective (\d+)( \[disabled\])?$",
                              r.stdout, re.M):
             out[m.group(1)] = (int(m.group(2)), int(m.group(3)), bool(m.group(4)))
         return out

@@ -1024,6 +1024,38 @@ TEST(ConfigLoaderTest, UnreferencedBackendsNeedNoSourceAddress) {
   EXPECT_TRUE(r.config->ReferencedBackends().empty());
 }
 
+// The route withdrawal hook (`routes:`): argv as a list, never a shell
+// string; a timeout above 0; an absolute file.
+TEST(ConfigLoaderTest, RoutesSection) {
+  ConfigResult r = ParseConfig(
+      "maglev:\n  routes:\n    notify-command: [/usr/local/sbin/vip-route, --bird, 'a b']\n"
+      "    notify-timeout: 5s\n    servable-file: /run/maglevd/servable\n");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.config->routes.notify_command,
+            (std::vector<std::string>{"/usr/local/sbin/vip-route", "--bird", "a b"}));
+  EXPECT_EQ(r.config->routes.notify_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(r.config->routes.servable_file, "/run/maglevd/servable");
+  ConfigResult none = ParseConfig("maglev:\n  routes:\n");
+  ASSERT_TRUE(none.ok()) << none.error;
+  EXPECT_TRUE(none.config->routes.notify_command.empty());
+  EXPECT_EQ(none.config->routes.notify_timeout, std::chrono::seconds(10));
+  struct Bad {
+    std::string yaml, error;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"notify-command: /bin/route up", "expected a list"},
+           {"notify-command: ['']", "the command must not be empty"},
+           {"notify-command: [[a]]", "expected a string"},
+           {"notify-timeout: 0s", "must be > 0"},
+           {"servable-file: relative/path", "must be an absolute path"},
+           {"notify-comand: [a]", "notify-comand"},
+       }) {
+    ConfigResult e = ParseConfig("maglev:\n  routes:\n    " + b.yaml + "\n");
+    EXPECT_FALSE(e.ok()) << b.yaml;
+    EXPECT_NE(e.error.find(b.error), std::string::npos) << b.yaml << " -> " << e.error;
+  }
+}
+
 TEST(ConfigLoaderTest, WarmupCanBeDisabled) {
   ConfigResult r =
       ParseConfig("maglev:\n  vpp:\n    lb: { startup-min-delay: 0s, startup-max-delay: \"0\" }\n");

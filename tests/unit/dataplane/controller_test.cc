@@ -123,6 +123,31 @@ TEST_F(ControllerTest, WarmupHoldsVppThenReleasesFrontendsAsTheyResolve) {
   EXPECT_TRUE(TakeCalls().empty());  // idle: nothing to change
 }
 
+// The state file's last health (docs/dataplane.md, "Warmup"): a frontend
+// whose first probes match it is released before startup-min-delay; one
+// that differs waits for startup-min-delay as without a file. Each release
+// is reported to the route hook once.
+TEST_F(ControllerTest, PersistedHealthReleasesMatchingFrontendsEarly) {
+  runner_.Fail("127.0.0.2");  // b probes down
+  controller_.SetPersistedHealth({{"a", BackendState::kUp},
+                                  {"b", BackendState::kUp},  // differs: web waits
+                                  {"s", BackendState::kUp}});
+  std::vector<std::string> released;
+  controller_.SetOnRelease([&](const std::string& fe) { released.push_back(fe); });
+  Start();
+  loop_.Advance(std::chrono::seconds(3));       // every first probe is in
+  EXPECT_TRUE(controller_.Released("static"));  // s up, as persisted
+  EXPECT_FALSE(controller_.Released("web"));    // b down, persisted up
+  EXPECT_EQ(Vips(), 1u);
+  EXPECT_EQ(released, std::vector<std::string>{"static"});
+  loop_.Advance(std::chrono::milliseconds(2100));  // past startup-min-delay
+  EXPECT_TRUE(controller_.Released("web"));
+  EXPECT_EQ(released, (std::vector<std::string>{"static", "web"}));
+  loop_.Advance(std::chrono::seconds(30));  // warmup done: nobody is reported twice
+  EXPECT_TRUE(controller_.warmup_done());
+  EXPECT_EQ(released.size(), 2u);
+}
+
 TEST_F(ControllerTest, AtMaxDelayEverythingIsProgrammedEvenUnresolved) {
   runner_.Hold("127.0.0.2");
   Start();

@@ -426,6 +426,10 @@ TEST(RenderTest, Events) {
   f.mutable_frontend()->set_to("down");
   f.mutable_frontend()->set_at_unix_ns(1'700'000'000'000'000'000);
   EXPECT_EQ(RenderEvent(f, Style{}), "2023-11-14T22:13:20.000Z frontend web up -> down\n");
+  // A change of the servable state is named.
+  f.mutable_frontend()->set_from_servable(true);
+  EXPECT_EQ(RenderEvent(f, Style{}),
+            "2023-11-14T22:13:20.000Z frontend web up -> down not-servable\n");
 }
 
 // ---- end to end against an in-process server --------------------------------
@@ -597,13 +601,21 @@ TEST_F(CliTest, SetCommandsAndFailover) {
   EXPECT_EQ(rc, 0) << err;
   std::tie(rc, out, err) = Run("set frontend web pool primary backend nginx0 weight 30");
   EXPECT_EQ(rc, 0) << err;
-  EXPECT_NE(out.find("    nginx0 weight 30 effective 30\n"), std::string::npos) << out;
+  // A runtime weight says so, with the YAML's.
+  EXPECT_NE(out.find("    nginx0 weight 30 (runtime; config 100) effective 30\n"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("    static0 weight 100 effective 0\n"), std::string::npos) << out;
   std::tie(rc, out, err) = Run("set frontend web pool fallback backend nginx0 weight 30");
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(err, "error: backend \"nginx0\" not found in pool \"fallback\"\n");
   std::tie(rc, out, err) = Run("set backend nginx1 pause");
   EXPECT_EQ(rc, 1);  // disabled: FAILED_PRECONDITION
+  // An operator's disable is marked as such; the YAML's state is not.
+  std::tie(rc, out, err) = Run("set backend nginx0 disable");
+  EXPECT_EQ(rc, 0) << err;
+  std::tie(rc, out, err) = Run("show backends nginx0");
+  EXPECT_NE(out.find(" disabled (runtime)\n"), std::string::npos) << out;
 }
 
 TEST_F(CliTest, ConfigCommands) {
