@@ -26,6 +26,7 @@ enum class ArgKind {
   kWeight,       // 0..100
   kLogLevel,     // debug|info|warn|error
   kDuration,     // a Go-style duration, e.g. 5m
+  kPath,         // a file path
 };
 
 struct Node {
@@ -38,6 +39,9 @@ struct Node {
   std::string command;  // non-empty: a command may end here (its id)
   std::string summary;  // what the command ending here does (`help`); default: help
   std::vector<const Node*> next;
+  // A keyword that beside an argument matches only when typed in full (so
+  // that `sync vpp lb state pr` still names frontend "pr").
+  bool exact = false;
 };
 
 // A parsed command line.

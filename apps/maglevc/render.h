@@ -54,6 +54,10 @@ std::string RenderHealthCheckList(const std::vector<HealthCheckInfo>& hcs, const
 std::string RenderHealthCheck(const HealthCheckInfo& hc, const Style& style);
 std::string RenderVppInfo(const VPPInfo& info, const Style& style);
 std::string RenderVppLbState(const VPPLBState& state, const Style& style);
+// A preview (#10): per VIP `frontend F vip V: moves X of N buckets (Y.Y %)`,
+// then a table of backends with weight and buckets before -> after, the
+// bucket moves and the flushed backends; `no VIP would change` when empty.
+std::string RenderPreview(const PreviewResponse& r, const Style& style);
 // One line (with trailing newline) per event.
 std::string RenderEvent(const Event& e, const Style& style);
 

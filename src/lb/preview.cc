@@ -50,21 +50,21 @@ const char* PreviewTableModeName(PreviewTableMode m) {
   return "weights";
 }
 
-const char* PreviewChangeKindName(PreviewChange::Kind k) {
+const char* CandidateChangeKindName(CandidateChange::Kind k) {
   switch (k) {
-    case PreviewChange::Kind::kDisable:
+    case CandidateChange::Kind::kDisable:
       return "disable";
-    case PreviewChange::Kind::kEnable:
+    case CandidateChange::Kind::kEnable:
       return "enable";
-    case PreviewChange::Kind::kPause:
+    case CandidateChange::Kind::kPause:
       return "pause";
-    case PreviewChange::Kind::kResume:
+    case CandidateChange::Kind::kResume:
       return "resume";
-    case PreviewChange::Kind::kDrain:
+    case CandidateChange::Kind::kDrain:
       return "drain";
-    case PreviewChange::Kind::kSetWeight:
+    case CandidateChange::Kind::kSetWeight:
       return "set-weight";
-    case PreviewChange::Kind::kConfig:
+    case CandidateChange::Kind::kConfig:
       return "config";
   }
   return "unknown";
@@ -103,8 +103,8 @@ std::vector<uint32_t> VppNewFlowTable(const DesiredVip& vip, PreviewTableMode mo
   return table;
 }
 
-VipPreview PreviewVip(const DesiredVip* before, const DesiredVip* after,
-                      const std::set<IpAddress>& flush_now, PreviewTableMode mode) {
+VipPreview PreviewVipChange(const DesiredVip* before, const DesiredVip* after,
+                            const std::set<IpAddress>& flush_now, PreviewTableMode mode) {
   VipPreview out;
   const DesiredVip* any = after ? after : before;
   if (!any) return out;
@@ -141,12 +141,12 @@ VipPreview PreviewVip(const DesiredVip* before, const DesiredVip* after,
   } else {
     out.moved_buckets = out.table_length;
   }
-  for (const auto& [k, n] : moves) out.moves.push_back(PreviewMove{k.first, k.second, n});
+  for (const auto& [k, n] : moves) out.moves.push_back(BucketMove{k.first, k.second, n});
   out.moved_share =
       out.table_length ? static_cast<double>(out.moved_buckets) / out.table_length : 0;
 
   for (const IpAddress& addr : addresses) {
-    PreviewBackend pb;
+    AsPreview pb;
     pb.address = addr;
     auto bi = b.find(addr);
     auto ai = a.find(addr);
@@ -175,9 +175,9 @@ VipPreview PreviewVip(const DesiredVip* before, const DesiredVip* after,
 }
 
 absl::StatusOr<PreviewResult> PreviewChangeEffect(const PreviewInputs& in,
-                                                  const PreviewChange& change,
+                                                  const CandidateChange& change,
                                                   PreviewTableMode mode) {
-  using Kind = PreviewChange::Kind;
+  using Kind = CandidateChange::Kind;
   if (!in.config) return absl::FailedPreconditionError("no configuration loaded");
   PreviewResult result;
   std::shared_ptr<const Config> cfg = in.config;
@@ -339,8 +339,8 @@ absl::StatusOr<PreviewResult> PreviewChangeEffect(const PreviewInputs& in,
       }
     }
     if (before && after && before->desired == after->desired && flush_now.empty()) continue;
-    VipPreview vp = PreviewVip(before ? &before->desired : nullptr,
-                               after ? &after->desired : nullptr, flush_now, mode);
+    VipPreview vp = PreviewVipChange(before ? &before->desired : nullptr,
+                                     after ? &after->desired : nullptr, flush_now, mode);
     vp.frontend = name;
     vp.active_pool_before = before ? before->active_pool : "";
     vp.active_pool_after = after ? after->active_pool : "";

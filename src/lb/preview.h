@@ -58,7 +58,7 @@ struct PreviewInputs {
 // Snapshot of a stage (copies; the stage is not referenced afterwards).
 PreviewInputs SnapshotStage(const LbStage& stage, BackendStateLookup state_of);
 
-struct PreviewChange {
+struct CandidateChange {
   enum class Kind {
     kDisable,
     kEnable,
@@ -74,9 +74,9 @@ struct PreviewChange {
   int weight = 0;                        // kSetWeight
   std::shared_ptr<const Config> config;  // kConfig
 };
-const char* PreviewChangeKindName(PreviewChange::Kind k);  // "disable", ...
+const char* CandidateChangeKindName(CandidateChange::Kind k);  // "disable", ...
 
-struct PreviewBackend {
+struct AsPreview {
   std::string backend;  // "" for an AS that is no configured backend
   IpAddress address;
   std::optional<int> weight_before, weight_after;  // nullopt: not in the VIP
@@ -84,7 +84,7 @@ struct PreviewBackend {
   bool flushed = false;
 };
 
-struct PreviewMove {
+struct BucketMove {
   std::string from, to;  // backend names; "" = no server (traffic dropped)
   uint32_t buckets = 0;
 };
@@ -93,11 +93,11 @@ struct VipPreview {
   std::string frontend;
   VipKey key;
   uint32_t table_length = 0;
-  uint32_t moved_buckets = 0;            // buckets whose AS changes
-  double moved_share = 0;                // moved_buckets / table_length
-  std::vector<PreviewBackend> backends;  // ascending address
-  std::vector<PreviewMove> moves;        // by (from, to)
-  std::vector<std::string> flushed;      // backends (or addresses) flushed, ascending address
+  uint32_t moved_buckets = 0;        // buckets whose AS changes
+  double moved_share = 0;            // moved_buckets / table_length
+  std::vector<AsPreview> backends;   // ascending address
+  std::vector<BucketMove> moves;     // by (from, to)
+  std::vector<std::string> flushed;  // backends (or addresses) flushed, ascending address
   std::string active_pool_before, active_pool_after;
   bool vip_added = false;      // the VIP does not exist yet
   bool vip_removed = false;    // the VIP goes away (all its flows flushed)
@@ -116,14 +116,14 @@ struct PreviewResult {
 // itself would return (NotFound, FailedPrecondition, InvalidArgument), so a
 // preview that succeeds names an action that would be accepted.
 absl::StatusOr<PreviewResult> PreviewChangeEffect(const PreviewInputs& in,
-                                                  const PreviewChange& change,
+                                                  const CandidateChange& change,
                                                   PreviewTableMode mode);
 
 // One VIP from `before` (nullptr: absent) to `after` (nullptr: removed).
 // `flush_now`: addresses whose state transition asks for a flush (the lb
 // stage's flush rule), flushed even when their weight already is 0.
-VipPreview PreviewVip(const DesiredVip* before, const DesiredVip* after,
-                      const std::set<IpAddress>& flush_now, PreviewTableMode mode);
+VipPreview PreviewVipChange(const DesiredVip* before, const DesiredVip* after,
+                            const std::set<IpAddress>& flush_now, PreviewTableMode mode);
 
 // The new-flow table VPP holds for `vip`: per bucket an index into
 // vip.ases, or kMaglevNoServer. Empty for an invalid table length.

@@ -75,13 +75,13 @@ class PreviewTest : public ::testing::Test {
       return it == states_.end() ? BackendState::kUnknown : it->second;
     });
   }
-  PreviewResult Run(const PreviewChange& c, PreviewTableMode mode = PreviewTableMode::kWeights) {
+  PreviewResult Run(const CandidateChange& c, PreviewTableMode mode = PreviewTableMode::kWeights) {
     auto r = PreviewChangeEffect(Inputs(), c, mode);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : PreviewResult{};
   }
-  static PreviewChange Backend(PreviewChange::Kind k, const std::string& b) {
-    PreviewChange c;
+  static CandidateChange Backend(CandidateChange::Kind k, const std::string& b) {
+    CandidateChange c;
     c.kind = k;
     c.backend = b;
     return c;
@@ -91,8 +91,8 @@ class PreviewTest : public ::testing::Test {
       if (v.frontend == fe) return &v;
     return nullptr;
   }
-  static const PreviewBackend* Row(const VipPreview& v, const std::string& b) {
-    for (const PreviewBackend& pb : v.backends)
+  static const AsPreview* Row(const VipPreview& v, const std::string& b) {
+    for (const AsPreview& pb : v.backends)
       if (pb.backend == b) return &pb;
     return nullptr;
   }
@@ -107,7 +107,7 @@ class PreviewTest : public ::testing::Test {
   }
   static std::map<std::string, uint32_t> After(const VipPreview& v) {
     std::map<std::string, uint32_t> out;
-    for (const PreviewBackend& pb : v.backends)
+    for (const AsPreview& pb : v.backends)
       if (pb.buckets_after) out[pb.backend] = pb.buckets_after;
     return out;
   }
@@ -132,12 +132,12 @@ class PreviewTest : public ::testing::Test {
 
 TEST_F(PreviewTest, DisableOneOfFourMovesExactlyItsBuckets) {
   DesiredVip before = stage_.Find("web")->desired;
-  PreviewResult r = Run(Backend(PreviewChange::Kind::kDisable, "w1"));
+  PreviewResult r = Run(Backend(CandidateChange::Kind::kDisable, "w1"));
   ASSERT_EQ(r.vips.size(), 1u);  // only web uses w1
   const VipPreview& v = r.vips[0];
   EXPECT_EQ(v.frontend, "web");
   EXPECT_EQ(v.table_length, 1024u);
-  const PreviewBackend* w1 = Row(v, "w1");
+  const AsPreview* w1 = Row(v, "w1");
   ASSERT_NE(w1, nullptr);
   EXPECT_EQ(w1->weight_before, 100);
   EXPECT_EQ(w1->weight_after, 0);
@@ -147,7 +147,7 @@ TEST_F(PreviewTest, DisableOneOfFourMovesExactlyItsBuckets) {
   // buckets among the other ASes, and the preview counts those too.
   EXPECT_EQ(w1->buckets_before, 256u);
   uint32_t from_w1 = 0;
-  for (const PreviewMove& m : v.moves) {
+  for (const BucketMove& m : v.moves) {
     EXPECT_NE(m.to, "w1");
     EXPECT_NE(m.to, "");
     if (m.from == "w1") from_w1 += m.buckets;
@@ -157,7 +157,7 @@ TEST_F(PreviewTest, DisableOneOfFourMovesExactlyItsBuckets) {
   EXPECT_GE(v.moved_share, 0.25);
   EXPECT_LT(v.moved_share, 0.5);
   uint32_t total = 0;
-  for (const PreviewMove& m : v.moves) total += m.buckets;
+  for (const BucketMove& m : v.moves) total += m.buckets;
   EXPECT_EQ(total, v.moved_buckets);
   EXPECT_EQ(v.flushed, std::vector<std::string>{"w1"});
 
@@ -171,8 +171,8 @@ TEST_F(PreviewTest, DisableOneOfFourMovesExactlyItsBuckets) {
 
 TEST_F(PreviewTest, WeightChangeMatchesTheStage) {
   DesiredVip before = stage_.Find("web")->desired;
-  PreviewChange c;
-  c.kind = PreviewChange::Kind::kSetWeight;
+  CandidateChange c;
+  c.kind = CandidateChange::Kind::kSetWeight;
   c.frontend = "web";
   c.pool = "main";
   c.backend = "w0";
@@ -200,7 +200,7 @@ TEST_F(PreviewTest, WeightChangeMatchesTheStage) {
 TEST_F(PreviewTest, PoolFailoverMovesEverythingToTheStandby) {
   Set("p2", BackendState::kDown);
   DesiredVip before = stage_.Find("api")->desired;
-  PreviewResult r = Run(Backend(PreviewChange::Kind::kDisable, "p1"));
+  PreviewResult r = Run(Backend(CandidateChange::Kind::kDisable, "p1"));
   const VipPreview* v = Vip(r, "api");
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(v->active_pool_before, "primary");
@@ -219,23 +219,23 @@ TEST_F(PreviewTest, PoolFailoverMovesEverythingToTheStandby) {
 }
 
 TEST_F(PreviewTest, NoOpChangesMoveNothing) {
-  PreviewChange c;
-  c.kind = PreviewChange::Kind::kSetWeight;
+  CandidateChange c;
+  c.kind = CandidateChange::Kind::kSetWeight;
   c.frontend = "web";
   c.pool = "main";
   c.backend = "w2";
   c.weight = 100;  // what it already has
   EXPECT_TRUE(Run(c).vips.empty());
-  EXPECT_TRUE(Run(Backend(PreviewChange::Kind::kResume, "w2")).vips.empty());  // not paused
-  EXPECT_TRUE(Run(Backend(PreviewChange::Kind::kEnable, "w2")).vips.empty());  // not disabled
+  EXPECT_TRUE(Run(Backend(CandidateChange::Kind::kResume, "w2")).vips.empty());  // not paused
+  EXPECT_TRUE(Run(Backend(CandidateChange::Kind::kEnable, "w2")).vips.empty());  // not disabled
   // The VIP-level function on an unchanged VIP.
   const DesiredVip& vip = stage_.Find("web")->desired;
-  VipPreview same = PreviewVip(&vip, &vip, {}, PreviewTableMode::kWeights);
+  VipPreview same = PreviewVipChange(&vip, &vip, {}, PreviewTableMode::kWeights);
   EXPECT_EQ(same.moved_buckets, 0u);
   EXPECT_TRUE(same.moves.empty());
   EXPECT_TRUE(same.flushed.empty());
   uint32_t total = 0;
-  for (const PreviewBackend& pb : same.backends) {
+  for (const AsPreview& pb : same.backends) {
     EXPECT_EQ(pb.buckets_before, pb.buckets_after);
     total += pb.buckets_after;
   }
@@ -243,11 +243,11 @@ TEST_F(PreviewTest, NoOpChangesMoveNothing) {
 }
 
 TEST_F(PreviewTest, DrainAndPauseDoNotFlush) {
-  PreviewResult drain = Run(Backend(PreviewChange::Kind::kDrain, "w3"));
+  PreviewResult drain = Run(Backend(CandidateChange::Kind::kDrain, "w3"));
   ASSERT_EQ(drain.vips.size(), 1u);
   EXPECT_EQ(Row(drain.vips[0], "w3")->weight_after, 0);
   EXPECT_TRUE(drain.vips[0].flushed.empty());
-  PreviewResult pause = Run(Backend(PreviewChange::Kind::kPause, "w3"));
+  PreviewResult pause = Run(Backend(CandidateChange::Kind::kPause, "w3"));
   ASSERT_EQ(pause.vips.size(), 1u);
   EXPECT_TRUE(pause.vips[0].flushed.empty());
   EXPECT_EQ(pause.vips[0].moved_buckets, drain.vips[0].moved_buckets);
@@ -256,7 +256,7 @@ TEST_F(PreviewTest, DrainAndPauseDoNotFlush) {
 TEST_F(PreviewTest, EnableAssumesTheBackendComesUp) {
   Set("w0", BackendState::kDisabled);
   std::map<std::string, uint32_t> before = StageBuckets("web");
-  PreviewResult r = Run(Backend(PreviewChange::Kind::kEnable, "w0"));
+  PreviewResult r = Run(Backend(CandidateChange::Kind::kEnable, "w0"));
   ASSERT_EQ(r.vips.size(), 1u);
   EXPECT_FALSE(r.assumptions.empty());
   EXPECT_EQ(Row(r.vips[0], "w0")->buckets_before, 0u);
@@ -270,7 +270,7 @@ TEST_F(PreviewTest, EnableAssumesTheBackendComesUp) {
 
 TEST_F(PreviewTest, DisablingAStandbyFlushesWithoutMoving) {
   // s1 has weight 0 (its pool is not active) but may hold sticky flows.
-  PreviewResult r = Run(Backend(PreviewChange::Kind::kDisable, "s1"));
+  PreviewResult r = Run(Backend(CandidateChange::Kind::kDisable, "s1"));
   const VipPreview* v = Vip(r, "api");
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(v->moved_buckets, 0u);
@@ -278,8 +278,8 @@ TEST_F(PreviewTest, DisablingAStandbyFlushesWithoutMoving) {
 }
 
 TEST_F(PreviewTest, LegacyModeCountsEveryAsOnce) {
-  PreviewChange c;
-  c.kind = PreviewChange::Kind::kSetWeight;
+  CandidateChange c;
+  c.kind = CandidateChange::Kind::kSetWeight;
   c.frontend = "web";
   c.pool = "main";
   c.backend = "w0";
@@ -295,8 +295,8 @@ TEST_F(PreviewTest, CandidateConfig) {
   // w3 leaves web; a new backend w4 joins it.
   text.replace(text.find("w3: {} }"), 8, "w4: {} }");
   text.replace(text.find("    p1:"), 0, "    w4: { address: 10.0.0.14 }\n");
-  PreviewChange c;
-  c.kind = PreviewChange::Kind::kConfig;
+  CandidateChange c;
+  c.kind = CandidateChange::Kind::kConfig;
   c.config = Parse(text);
   PreviewResult r = Run(c);
   ASSERT_EQ(r.vips.size(), 1u);
@@ -325,16 +325,18 @@ TEST_F(PreviewTest, CandidateConfig) {
 }
 
 TEST_F(PreviewTest, ErrorsAreThoseOfTheAction) {
-  auto st = [this](const PreviewChange& c) {
+  auto st = [this](const CandidateChange& c) {
     return PreviewChangeEffect(Inputs(), c, PreviewTableMode::kWeights).status().code();
   };
-  EXPECT_EQ(st(Backend(PreviewChange::Kind::kDisable, "nope")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(st(Backend(PreviewChange::Kind::kDisable, "")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st(Backend(CandidateChange::Kind::kDisable, "nope")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(st(Backend(CandidateChange::Kind::kDisable, "")), absl::StatusCode::kInvalidArgument);
   Set("w0", BackendState::kDisabled);
-  EXPECT_EQ(st(Backend(PreviewChange::Kind::kPause, "w0")), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(st(Backend(PreviewChange::Kind::kDrain, "w0")), absl::StatusCode::kFailedPrecondition);
-  PreviewChange c;
-  c.kind = PreviewChange::Kind::kSetWeight;
+  EXPECT_EQ(st(Backend(CandidateChange::Kind::kPause, "w0")),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st(Backend(CandidateChange::Kind::kDrain, "w0")),
+            absl::StatusCode::kFailedPrecondition);
+  CandidateChange c;
+  c.kind = CandidateChange::Kind::kSetWeight;
   c.frontend = "web";
   c.pool = "main";
   c.backend = "w1";
@@ -343,7 +345,7 @@ TEST_F(PreviewTest, ErrorsAreThoseOfTheAction) {
   c.weight = 5;
   c.pool = "other";
   EXPECT_EQ(st(c), absl::StatusCode::kNotFound);
-  c.kind = PreviewChange::Kind::kConfig;
+  c.kind = CandidateChange::Kind::kConfig;
   EXPECT_EQ(st(c), absl::StatusCode::kInvalidArgument);  // no config
 }
 
