@@ -232,6 +232,38 @@ int SyncVpp(Client& c, const Parsed& p, const Output& io) {
   return kExitOk;
 }
 
+// `... preview`: the PreviewChange RPC for the action typed; nothing is
+// changed (issue #10).
+int Preview(Client& c, const Parsed& p, const Output& io) {
+  PreviewRequest req;
+  const std::string& cmd = p.command;
+  if (cmd == "preview backend") {
+    const std::string action = p.Get("action");
+    req.set_action(action == "pause"    ? PreviewRequest::PAUSE
+                   : action == "resume" ? PreviewRequest::RESUME
+                   : action == "enable" ? PreviewRequest::ENABLE
+                   : action == "drain"  ? PreviewRequest::DRAIN
+                                        : PreviewRequest::DISABLE);
+    req.set_backend(p.Get("backend"));
+  } else if (cmd == "preview weight") {
+    req.set_action(PreviewRequest::SET_WEIGHT);
+    req.set_frontend(p.Get("frontend"));
+    req.set_pool(p.Get("pool"));
+    req.set_backend(p.Get("backend"));
+    req.set_weight(std::stoi(p.Get("weight")));  // validated 0..100 by the grammar
+  } else if (cmd == "preview config") {
+    req.set_action(PreviewRequest::CONFIG);
+    req.set_config_path(p.Get("path"));
+  } else {
+    req.set_action(PreviewRequest::SYNC);
+    req.set_frontend(p.Get("frontend"));
+  }
+  auto r = c.Call(&Maglev::Stub::PreviewChange, req, std::chrono::minutes(1));
+  if (!r.ok()) return Fail(io, r.status());
+  io.out << RenderPreview(*r, StyleFor(io));
+  return kExitOk;
+}
+
 int Watch(Client& c, const Parsed& p, const Output& io) {
   WatchRequest req;
   // Naming any of log/backend/frontend selects just those; none means all.
@@ -391,6 +423,7 @@ int RunCommand(const Grammar& grammar, const Parsed& cmd, Client& client, const 
   if (c == "config check") return ConfigCheck(client, io);
   if (c == "config reload") return ConfigReload(client, io);
   if (c == "watch events") return Watch(client, cmd, io);
+  if (c.rfind("preview ", 0) == 0) return Preview(client, cmd, io);
   io.err << "error: command \"" << c << "\" is not implemented\n";
   return kExitError;
 }

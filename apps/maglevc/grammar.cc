@@ -85,7 +85,8 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
 std::vector<std::string> ArgValues(const Node& n, const Parsed& so_far, NameSource* names) {
   if (n.arg == ArgKind::kLogLevel) return {std::begin(kLogLevels), std::end(kLogLevels)};
   if (n.arg == ArgKind::kCount || n.arg == ArgKind::kWeight || n.arg == ArgKind::kDuration ||
-      n.arg == ArgKind::kAddress || n.arg == ArgKind::kPort || !names)
+      n.arg == ArgKind::kAddress || n.arg == ArgKind::kPort || n.arg == ArgKind::kPath ||
+      !names)
     return {};
   return names->Names(n.arg, so_far);
 }
@@ -121,6 +122,8 @@ std::string Placeholder(const Node& n) {
       return "<address>";
     case ArgKind::kPort:
       return "<port>";
+    case ArgKind::kPath:
+      return "<path>";
     case ArgKind::kNone:
       break;
   }
@@ -200,12 +203,24 @@ Grammar::Grammar() {
   Node* sylb = Add(syvpp, "lb", "VPP load-balancer plugin");
   Node* systate = Add(sylb, "state", "sync every frontend (and remove stale VIPs)");
   systate->command = "sync vpp lb state";
-  AddArg(systate, ArgKind::kFrontend, "frontend", "sync this frontend only")->command =
-      "sync vpp lb state";
+  Node* syfe = AddArg(systate, ArgKind::kFrontend, "frontend", "sync this frontend only");
+  syfe->command = "sync vpp lb state";
+  // `preview` after an action: what it would do to each VIP's new-flow
+  // table, changing nothing (issue #10).
+  Node* sypre = Add(systate, "preview", "show what a sync would move, change nothing");
+  sypre->key = "preview";
+  sypre->command = "preview sync";
+  sypre->summary = "what a sync would move and flush (changes nothing)";
+  sypre->exact = true;
+  syfe->next.push_back(sypre);
 
   Node* set = Add(root_, "set", "change runtime state");
   Node* sb = Add(set, "backend", "operator action on a backend");
   Node* sbn = AddArg(sb, ArgKind::kBackend, "backend", "backend name");
+  Node* sbpre = Add(nullptr, "preview", "show what the action would move, change nothing");
+  sbpre->key = "preview";
+  sbpre->command = "preview backend";
+  sbpre->summary = "what the action would move and flush (changes nothing)";
   for (auto [word, help] : {std::pair{"pause", "stop probing, keep the state paused"},
                             std::pair{"resume", "probe a paused backend again"},
                             std::pair{"enable", "put a disabled backend back in service"},
@@ -213,13 +228,16 @@ Grammar::Grammar() {
     Node* a = Add(sbn, word, help);
     a->key = "action";
     a->command = "set backend";
+    a->next.push_back(sbpre);
   }
   Node* drain = Add(sbn, "drain", "weight 0 without flush, then disable at the timeout");
   drain->key = "action";
   drain->command = "set backend";
-  AddArg(drain, ArgKind::kDuration, "timeout",
-         "how long existing flows get (default: its drain-timeout)")
-      ->command = "set backend";
+  drain->next.push_back(sbpre);
+  Node* timeout = AddArg(drain, ArgKind::kDuration, "timeout",
+                         "how long existing flows get (default: its drain-timeout)");
+  timeout->command = "set backend";
+  timeout->next.push_back(sbpre);
   Node* sf = Add(set, "frontend", "runtime weight of a pool backend");
   Node* sfn = AddArg(sf, ArgKind::kFrontend, "frontend", "frontend name");
   Node* sfp = Add(sfn, "pool", "a pool of the frontend");
@@ -230,9 +248,19 @@ Grammar::Grammar() {
   Node* weight = AddArg(sfw, ArgKind::kWeight, "weight", "weight, 0 to 100");
   weight->command = "set frontend weight";
   weight->summary = "set the runtime weight of a pool backend";
+  Node* wpre = Add(weight, "preview", "show what the weight would move, change nothing");
+  wpre->key = "preview";
+  wpre->command = "preview weight";
+  wpre->summary = "what the weight change would move (changes nothing)";
 
   Node* config = Add(root_, "config", "the configuration file");
-  Add(config, "check", "check the file on disk without applying it")->command = "config check";
+  Node* check = Add(config, "check", "check the file on disk without applying it");
+  check->command = "config check";
+  Node* cpre = Add(check, "preview", "what a reload of the file would move, change nothing");
+  cpre->key = "preview";
+  cpre->command = "preview config";
+  AddArg(cpre, ArgKind::kPath, "path", "another file, read by maglevd (default: its own)")
+      ->command = "preview config";
   Add(config, "reload", "check the file on disk and apply it")->command = "config reload";
 
   Node* watch = Add(root_, "watch", "stream events");
@@ -292,7 +320,7 @@ absl::StatusOr<Grammar::Walk> Grammar::Consume(const std::vector<std::string>& w
         arg = n;
       } else if (n->word == w) {
         exact = n;
-      } else if (StartsWith(n->word, w)) {
+      } else if (StartsWith(n->word, w) && !n->exact) {
         prefixed.push_back(n);
       }
     }

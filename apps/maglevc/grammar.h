@@ -28,6 +28,7 @@ enum class ArgKind {
   kDuration,     // a Go-style duration, e.g. 5m
   kAddress,      // an IPv4 or IPv6 address
   kPort,         // 0..65535
+  kPath,         // a file path
 };
 
 struct Node {
@@ -40,6 +41,9 @@ struct Node {
   std::string command;  // non-empty: a command may end here (its id)
   std::string summary;  // what the command ending here does (`help`); default: help
   std::vector<const Node*> next;
+  // A keyword that beside an argument matches only when typed in full (so
+  // that `sync vpp lb state pr` still names frontend "pr").
+  bool exact = false;
 };
 
 // A parsed command line.

@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <sstream>
 #include <utility>
@@ -468,6 +469,58 @@ std::string RenderVppLbLookup(const VPPLBFlowLookup& l, const Style& style) {
     d.Add("backend", OrDash(l.backend()));
   }
   return d.Render(style, "");
+}
+
+std::string RenderPreview(const PreviewResponse& r, const Style& style) {
+  std::string out;
+  auto pct = [](double share) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f %%", share * 100);
+    return std::string(buf);
+  };
+  for (const PreviewVip& v : r.vips()) {
+    out += "frontend " + v.frontend() + " vip " + v.vip() + ": moves " +
+           std::to_string(v.moved_buckets()) + " of " + std::to_string(v.table_length()) +
+           " buckets (" + pct(v.moved_share()) + ")\n";
+    if (v.vip_added()) out += "  the VIP is created\n";
+    if (v.vip_removed()) out += "  the VIP is removed: every flow is flushed\n";
+    if (v.vip_recreated())
+      out +=
+          "  the VIP is re-created (encap, table length or src-ip-sticky): every flow is "
+          "flushed\n";
+    if (v.active_pool_before() != v.active_pool_after())
+      out += "  active pool " + OrDash(v.active_pool_before()) + " -> " +
+             OrDash(v.active_pool_after()) + "\n";
+    Table t({"  BACKEND", "ADDRESS", "WEIGHT", "BUCKETS", "FLUSH"});
+    for (const PreviewBackend& b : v.backends()) {
+      auto w = [](bool in, int32_t weight) { return in ? std::to_string(weight) : "-"; };
+      t.AddRow(
+          {{"  " + OrDash(b.backend()), ""},
+           {b.address(), ""},
+           {w(b.in_vip_before(), b.weight_before()) + " -> " +
+                w(b.in_vip_after(), b.weight_after()),
+            ""},
+           {std::to_string(b.buckets_before()) + " -> " + std::to_string(b.buckets_after()), ""},
+           {b.flushed() ? "flushed" : "-", b.flushed() ? "31" : ""}});
+    }
+    out += t.Render(style);
+    for (const PreviewMove& m : v.moves()) {
+      out += "  " + std::to_string(m.buckets()) + " buckets " +
+             (m.from().empty() ? std::string("(none)") : m.from()) + " -> " +
+             (m.to().empty() ? std::string("(none)") : m.to()) + "\n";
+    }
+    if (v.flushed_size() > 0) {
+      std::string names;
+      for (const std::string& f : v.flushed()) names += (names.empty() ? "" : ", ") + f;
+      out += "  " + Colorize("flushed", "31", style) + ": " + names + "\n";
+    } else {
+      out += "  flushed: none\n";
+    }
+  }
+  if (r.vips_size() == 0) out += "no VIP would change\n";
+  for (const std::string& a : r.assumptions()) out += "assuming " + a + "\n";
+  out += "table mode " + OrDash(r.table_mode()) + "; preview only, nothing was changed\n";
+  return out;
 }
 
 std::string RenderEvent(const Event& e, const Style& style) {

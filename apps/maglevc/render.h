@@ -63,6 +63,10 @@ std::string RenderVppLbCounters(const VPPLBCounters& c, const Style& style);
 // when the counter went backwards (reset: VIP re-created).
 std::string FormatRate(uint64_t before, uint64_t now, int64_t dt_ns);
 std::string RenderVppLbLookup(const VPPLBFlowLookup& l, const Style& style);
+// A preview (#10): per VIP `frontend F vip V: moves X of N buckets (Y.Y %)`,
+// then a table of backends with weight and buckets before -> after, the
+// bucket moves and the flushed backends; `no VIP would change` when empty.
+std::string RenderPreview(const PreviewResponse& r, const Style& style);
 // One line (with trailing newline) per event.
 std::string RenderEvent(const Event& e, const Style& style);
 

@@ -12,6 +12,7 @@
 #include "api/status_map.h"
 #include "config/loader.h"
 #include "lb/desired_vip.h"
+#include "lb/preview.h"
 
 namespace maglev {
 namespace {
@@ -131,6 +132,106 @@ void WatchStream::Close(grpc::Status status) {
   finished = true;
   reactor->Finish(std::move(status));
 }
+
+// ---- preview (#10)
+
+// The table mode of the lb API level the dataplane reports (its
+// DescribeLbApiLevel text); nullopt when VPP is not connected.
+std::optional<PreviewTableMode> TableModeOf(const VppInfoData& info) {
+  if (!info.connected) return std::nullopt;
+  if (info.lb_api.rfind("legacy", 0) == 0) return PreviewTableMode::kLegacy;
+  if (info.lb_api.find("without weights") != std::string::npos) return PreviewTableMode::kNoWeights;
+  if (info.lb_api.find("weights") != std::string::npos) return PreviewTableMode::kWeights;
+  return std::nullopt;
+}
+
+void FillPreviewVip(const VipPreview& v, PreviewVip* out) {
+  out->set_frontend(v.frontend);
+  out->set_vip(v.key.ToString());
+  out->set_table_length(v.table_length);
+  out->set_moved_buckets(v.moved_buckets);
+  out->set_moved_share(v.moved_share);
+  for (const AsPreview& b : v.backends) {
+    maglev::PreviewBackend* pb = out->add_backends();
+    pb->set_backend(b.backend);
+    pb->set_address(b.address.ToString());
+    pb->set_in_vip_before(b.weight_before.has_value());
+    pb->set_in_vip_after(b.weight_after.has_value());
+    pb->set_weight_before(b.weight_before.value_or(0));
+    pb->set_weight_after(b.weight_after.value_or(0));
+    pb->set_buckets_before(b.buckets_before);
+    pb->set_buckets_after(b.buckets_after);
+    pb->set_flushed(b.flushed);
+  }
+  for (const BucketMove& m : v.moves) {
+    maglev::PreviewMove* pm = out->add_moves();
+    pm->set_from(m.from);
+    pm->set_to(m.to);
+    pm->set_buckets(m.buckets);
+  }
+  for (const std::string& f : v.flushed) out->add_flushed(f);
+  out->set_active_pool_before(v.active_pool_before);
+  out->set_active_pool_after(v.active_pool_after);
+  out->set_vip_added(v.vip_added);
+  out->set_vip_removed(v.vip_removed);
+  out->set_vip_recreated(v.vip_recreated);
+}
+
+void FillPreview(const PreviewResult& r, PreviewTableMode mode, PreviewResponse* out) {
+  for (const VipPreview& v : r.vips) FillPreviewVip(v, out->add_vips());
+  for (const std::string& a : r.assumptions) out->add_assumptions(a);
+  out->set_table_mode(PreviewTableModeName(mode));
+}
+
+// A SYNC preview, frontend by frontend: VPP's VIP is read (InspectFrontend)
+// and compared with the desired one. Steps run on the loop.
+struct SyncPreviewWalk {
+  std::vector<std::string> names;
+  size_t next = 0;
+  PreviewResult result;
+  PreviewTableMode mode = PreviewTableMode::kWeights;
+  asio::io_context* loop = nullptr;
+  Dataplane* dataplane = nullptr;
+  const LbStage* lb = nullptr;
+  std::function<bool()> cancelled;
+  std::function<void(absl::StatusOr<PreviewResult>)> finish;
+
+  static void Step(const std::shared_ptr<SyncPreviewWalk>& w) {
+    if (w->cancelled()) return;
+    if (w->next == w->names.size()) return w->finish(std::move(w->result));
+    std::string name = w->names[w->next++];
+    w->dataplane->InspectFrontend(name, [w, name](absl::StatusOr<FrontendDataplaneData> data) {
+      asio::post(*w->loop, [w, name, data = std::move(data)] {
+        if (w->cancelled()) return;
+        if (!data.ok()) return w->finish(data.status());
+        w->Add(name, *data);
+        Step(w);
+      });
+    });
+  }
+
+  void Add(const std::string& name, const FrontendDataplaneData& data) {
+    const FrontendView* view = lb->Find(name);
+    if (!view) return;  // removed by a reload meanwhile
+    // VPP's VIP as a desired VIP: its active ASes and weights, named after
+    // the desired side's backends.
+    DesiredVip have = view->desired;
+    have.ases.clear();
+    for (const auto& [addr, weight] : data.as_weights) {
+      DesiredAs as;
+      as.address = addr;
+      as.weight = static_cast<uint8_t>(std::min<uint32_t>(weight, 100));
+      for (const DesiredAs& want : view->desired.ases)
+        if (want.address == addr) as.backend = want.backend;
+      have.ases.push_back(as);
+    }
+    if (data.vip_present && data.pending.empty()) return;  // in sync
+    VipPreview v = PreviewVipChange(data.vip_present ? &have : nullptr, &view->desired, {}, mode);
+    v.frontend = name;
+    v.active_pool_before = v.active_pool_after = view->active_pool;
+    result.vips.push_back(std::move(v));
+  }
+};
 
 }  // namespace
 
@@ -589,6 +690,118 @@ grpc::ServerUnaryReactor* MaglevService::LookupVPPLBFlow(grpc::CallbackServerCon
         if (b != backends.end()) resp->set_backend(b->second);
       }
       call->Finish(grpc::Status::OK);
+grpc::ServerUnaryReactor* MaglevService::PreviewChange(grpc::CallbackServerContext* ctx,
+                                                       const PreviewRequest* req,
+                                                       PreviewResponse* resp) {
+  using Kind = CandidateChange::Kind;
+  CandidateChange change;
+  const bool sync = req->action() == PreviewRequest::SYNC;
+  switch (req->action()) {
+    case PreviewRequest::DISABLE:
+      change.kind = Kind::kDisable;
+      break;
+    case PreviewRequest::ENABLE:
+      change.kind = Kind::kEnable;
+      break;
+    case PreviewRequest::PAUSE:
+      change.kind = Kind::kPause;
+      break;
+    case PreviewRequest::RESUME:
+      change.kind = Kind::kResume;
+      break;
+    case PreviewRequest::DRAIN:
+      change.kind = Kind::kDrain;
+      break;
+    case PreviewRequest::SET_WEIGHT:
+      change.kind = Kind::kSetWeight;
+      break;
+    case PreviewRequest::CONFIG:
+      change.kind = Kind::kConfig;
+      break;
+    case PreviewRequest::SYNC:
+      break;
+    default:
+      return FinishNow(ctx, InvalidArgument("preview: no action given"));
+  }
+  change.backend = req->backend();
+  change.frontend = req->frontend();
+  change.pool = req->pool();
+  change.weight = req->weight();
+  if (sync && !dataplane_) {
+    return FinishNow(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, "dataplane disabled"));
+  }
+  if (change.kind == Kind::kConfig && !sync) {
+    // Read and validated here, like CheckConfig: no core state involved.
+    std::string path = req->config_path().empty() ? options_.config_path : req->config_path();
+    if (path.empty()) {
+      return FinishNow(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                         "no configuration file configured"));
+    }
+    ConfigResult r = LoadConfigFile(path);
+    if (!r.ok()) {
+      return FinishNow(ctx, InvalidArgument(std::string(r.kind == ConfigErrorKind::kParse
+                                                            ? "configuration parse error: "
+                                                            : "configuration error: ") +
+                                            r.error));
+    }
+    change.config = r.config;
+  }
+  auto* call = new UnaryCall();
+  auto state = call->state();
+  // Runs on the loop once the table mode is known.
+  auto compute = [this, call, state, resp, change, sync,
+                  frontend = req->frontend()](std::optional<PreviewTableMode> known) {
+    if (state->finished) return;
+    const PreviewTableMode mode = known.value_or(PreviewTableMode::kWeights);
+    std::vector<std::string> notes;
+    if (!known)
+      notes.push_back("lb API level unknown (VPP not connected): lb 1.2.0 with weights assumed");
+    if (!sync) {
+      absl::StatusOr<PreviewResult> r = PreviewChangeEffect(
+          SnapshotStage(pipeline_.lb(),
+                        [this](const std::string& b) { return pipeline_.checker().StateOf(b); }),
+          change, mode);
+      if (!state->Claim()) return;
+      if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
+      r->assumptions.insert(r->assumptions.end(), notes.begin(), notes.end());
+      FillPreview(*r, mode, resp);
+      return call->Finish(grpc::Status::OK);
+    }
+    // SYNC: from what VPP holds now to the desired VIP, frontend by
+    // frontend (VPP is read, never written).
+    std::vector<std::string> names;
+    if (!frontend.empty()) {
+      if (!pipeline_.lb().Find(frontend)) {
+        if (state->Claim()) call->Finish(NotFound("frontend", frontend));
+        return;
+      }
+      names.push_back(frontend);
+    } else {
+      for (const auto& [name, _] : pipeline_.lb().frontends()) names.push_back(name);
+    }
+    auto walk = std::make_shared<SyncPreviewWalk>();
+    walk->names = std::move(names);
+    walk->result.assumptions = notes;
+    walk->mode = mode;
+    walk->loop = &loop_;
+    walk->dataplane = dataplane_;
+    walk->lb = &pipeline_.lb();
+    walk->cancelled = [state] { return state->finished.load(); };
+    walk->finish = [call, state, resp, mode](absl::StatusOr<PreviewResult> r) {
+      if (!state->Claim()) return;
+      if (!r.ok()) return call->Finish(ToGrpcStatus(r.status()));
+      FillPreview(*r, mode, resp);
+      call->Finish(grpc::Status::OK);
+    };
+    SyncPreviewWalk::Step(walk);
+  };
+  asio::post(loop_, [this, state, compute] {
+    if (state->finished) return;
+    if (!dataplane_) return compute(std::nullopt);
+    dataplane_->GetInfo([this, compute](absl::StatusOr<VppInfoData> info) {
+      std::optional<PreviewTableMode> mode;
+      if (info.ok()) mode = TableModeOf(*info);
+      asio::post(loop_, [compute, mode] { compute(mode); });
     });
   });
   return call;

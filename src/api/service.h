@@ -106,6 +106,12 @@ class MaglevService final
   grpc::ServerUnaryReactor* LookupVPPLBFlow(grpc::CallbackServerContext* ctx,
                                             const LookupVPPLBFlowRequest* req,
                                             VPPLBFlowLookup* resp) override;
+  // Preview (#10): the lb stage's inputs are copied on the loop and the
+  // change computed on the copy (lb/preview.h); with a dataplane, the table
+  // mode comes from its lb API level and SYNC reads VPP's VIPs. Read-only.
+  grpc::ServerUnaryReactor* PreviewChange(grpc::CallbackServerContext* ctx,
+                                          const PreviewRequest* req,
+                                          PreviewResponse* resp) override;
 
  private:
   class UnaryCall;

@@ -469,4 +469,16 @@ void LbStage::Emit(const LbUpdate& update) {
   for (auto& [_, l] : listeners_) l(update);
 }
 
+WeightOverrides SurvivingOverrides(const Config& old, const Config& next,
+                                   const WeightOverrides& overrides) {
+  WeightOverrides out;
+  for (const auto& [key, weight] : overrides) {
+    const auto& [fe, pool, backend] = key;
+    const PoolBackend* before = FindPoolBackend(old, fe, pool, backend);
+    const PoolBackend* after = FindPoolBackend(next, fe, pool, backend);
+    if (before && after && before->weight == after->weight) out[key] = weight;
+  }
+  return out;
+}
+
 }  // namespace maglev

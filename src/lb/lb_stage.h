@@ -225,4 +225,10 @@ class LbStage {
   int next_listener_id_ = 1;
 };
 
+// The runtime weights a reload keeps (the rule Reload applies): those whose
+// YAML weight the new config leaves unchanged, for items it still has.
+// Used by the preview of a candidate config (lb/preview.h).
+WeightOverrides SurvivingOverrides(const Config& old, const Config& next,
+                                   const WeightOverrides& overrides);
+
 }  // namespace maglev

@@ -436,6 +436,29 @@ std::string ApiHandler::RunCli(const std::string& command, int32_t* retval) {
       return "time " + std::to_string(model_->NowSeconds()) + "\n";
     }
   }
+  // The new-flow table of every VIP, bucket by bucket (for tests that
+  // compare a preview with the table VPP really built): per VIP a header,
+  // its AS pool indices with addresses, then one AS index per bucket (0 =
+  // no server).
+  if (t.size() == 3 && t[0] == "vppsim" && t[1] == "lb" && t[2] == "table") {
+    std::string out;
+    for (uint32_t index : model_->VipDump()) {
+      const LbVip& vip = model_->vip(index);
+      const bool v4 = Ip46IsIp4(vip.prefix);
+      out += "vip " + std::to_string(index) + " " + FormatIp46(vip.prefix) + "/" +
+             std::to_string(v4 ? vip.plen - 96 : vip.plen) + " protocol " +
+             std::to_string(vip.protocol) + " port " + std::to_string(vip.port) + " length " +
+             std::to_string(vip.table_length) + "\n";
+      for (const auto& slot : vip.as_slots) {
+        if (slot)
+          out += "as " + std::to_string(*slot) + " " + FormatIp46(model_->as(*slot).address) + "\n";
+      }
+      out += "buckets";
+      for (uint32_t as : vip.new_flow_table) out += " " + std::to_string(as);
+      out += "\n";
+    }
+    return out;
+  }
   if (t.size() == 2 && t[0] == "vppsim" && t[1] == "time") {
     return "time " + std::to_string(model_->NowSeconds()) + "\n";
   }

@@ -2,6 +2,7 @@
 // and every command end to end against an in-process maglevd API server.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -103,6 +104,50 @@ TEST(GrammarTest, DrainTakesAnOptionalDuration) {
   p = g.Parse(Grammar::Split("set backend web0 drain soon"));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().message(), "invalid duration \"soon\": want e.g. 30s or 5m");
+}
+
+TEST(GrammarTest, PreviewAfterEveryAction) {
+  Grammar g;
+  struct Case {
+    std::string line, command;
+    std::map<std::string, std::string> args;
+  };
+  std::vector<Case> cases = {
+      {"set backend b disable preview",
+       "preview backend",
+       {{"backend", "b"}, {"action", "disable"}, {"preview", "preview"}}},
+      {"set backend b dr preview",
+       "preview backend",
+       {{"backend", "b"}, {"action", "drain"}, {"preview", "preview"}}},
+      {"set backend b drain 5m preview",
+       "preview backend",
+       {{"backend", "b"}, {"action", "drain"}, {"timeout", "5m"}, {"preview", "preview"}}},
+      {"set frontend web pool p backend b weight 5 pre",
+       "preview weight",
+       {{"frontend", "web"},
+        {"pool", "p"},
+        {"backend", "b"},
+        {"weight", "5"},
+        {"preview", "preview"}}},
+      {"sync vpp lb state preview", "preview sync", {{"preview", "preview"}}},
+      {"sync vpp lb state web preview",
+       "preview sync",
+       {{"frontend", "web"}, {"preview", "preview"}}},
+      // Beside a frontend name, only the full word is the keyword.
+      {"sync vpp lb state pr", "sync vpp lb state", {{"frontend", "pr"}}},
+      {"config check preview", "preview config", {{"preview", "preview"}}},
+      {"config check preview /tmp/x.yaml",
+       "preview config",
+       {{"preview", "preview"}, {"path", "/tmp/x.yaml"}}},
+  };
+  for (const Case& c : cases) {
+    auto p = P(g, c.line);
+    ASSERT_TRUE(p.ok()) << c.line << ": " << p.status();
+    EXPECT_EQ(p->command, c.command) << c.line;
+    EXPECT_EQ(p->args, c.args) << c.line;
+  }
+  EXPECT_FALSE(P(g, "set backend b disable preview now").ok());
+  EXPECT_FALSE(P(g, "config reload preview").ok());
 }
 
 TEST(GrammarTest, EveryCommandOfTheSpec) {
@@ -616,6 +661,54 @@ TEST_F(CliTest, SetCommandsAndFailover) {
   EXPECT_EQ(rc, 0) << err;
   std::tie(rc, out, err) = Run("show backends nginx0");
   EXPECT_NE(out.find(" disabled (runtime)\n"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, PreviewChangesNothing) {
+  auto [rc, out, err] = Run("set backend static0 disable");  // a standby
+  ASSERT_EQ(rc, 0) << err;
+  std::string before;
+  std::tie(rc, before, err) = Run("show frontends web");
+  ASSERT_EQ(rc, 0) << err;
+  std::tie(rc, out, err) = Run("set backend nginx1 disable preview");
+  EXPECT_EQ(rc, 0) << err;
+  // nginx0 (100) and nginx1 (50): nginx1's share goes to nginx0.
+  EXPECT_TRUE(std::regex_search(out, std::regex("^frontend web vip 192\\.0\\.2\\.80/32 tcp/80: "
+                                                "moves \\d+ of 1024 buckets \\(\\d+\\.\\d %\\)\n")))
+      << out;
+  EXPECT_NE(out.find(" -> 1024 "), std::string::npos) << out;  // nginx0 gets all
+  EXPECT_NE(out.find("flushed: nginx1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was changed"), std::string::npos) << out;
+  std::tie(rc, out, err) = Run("set frontend web pool primary backend nginx0 weight 10 preview");
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(out.find("100 -> 10"), std::string::npos) << out;
+  EXPECT_NE(out.find("flushed: none\n"), std::string::npos) << out;
+  std::tie(rc, out, err) = Run("set backend nginx0 drain preview");
+  EXPECT_EQ(rc, 0) << err;
+  std::tie(rc, out, err) = Run("set backend nginx0 pause preview");
+  EXPECT_EQ(rc, 0) << err;
+  std::tie(rc, out, err) = Run("set backend nginx0 resume preview");
+  EXPECT_EQ(out.rfind("no VIP would change\n", 0), 0u) << out;
+  std::tie(rc, out, err) = Run("set backend static0 pause preview");
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(err, "error: backend is disabled; enable it first\n");
+  std::tie(rc, out, err) = Run("set backend ghost disable preview");
+  EXPECT_EQ(err, "error: backend \"ghost\" not found\n");
+  std::tie(rc, out, err) = Run("sync vpp lb state preview");
+  EXPECT_EQ(err, "error: dataplane disabled\n");
+  // A candidate file: the api frontend loses its only backend.
+  std::string text = kConfig;
+  text.replace(text.rfind("static0: {}"), 11, "nginx0: {}");
+  std::ofstream(path_) << text;
+  std::tie(rc, out, err) = Run("config check preview");
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(out.find("frontend api vip"), std::string::npos) << out;
+  std::ofstream(path_) << "maglev: [\n";
+  std::tie(rc, out, err) = Run("config check preview");
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(err.rfind("error: configuration parse error: ", 0), 0u) << err;
+  // Nothing above changed anything.
+  std::tie(rc, out, err) = Run("show frontends web");
+  EXPECT_EQ(out, before);
 }
 
 TEST_F(CliTest, ConfigCommands) {

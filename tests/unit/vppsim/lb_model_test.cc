@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <sstream>
 
 #include "harness.h"
 #include "maglev/maglev.h"
@@ -569,6 +571,47 @@ TEST(Gc, DeletedVipWithoutAsesIsFreedAtNextTick) {
   EXPECT_NE(h.Cli("show lb vips").find("removed"), std::string::npos);
   h.handler->RunGarbageCollection();
   EXPECT_EQ(h.handler->model().num_vip_slots(), 0u);
+}
+
+TEST(Model, TableHookListsEveryBucket) {
+  Harness h;
+  Vip vip{"90.0.0.0/8", 255, 0};
+  VipArgs small;
+  small.length = 16;
+  ASSERT_EQ(h.AddVip(vip, small), 0);
+  ASSERT_EQ(h.AddAsV2(vip, "10.0.0.1", 100), 0);
+  ASSERT_EQ(h.AddAsV2(vip, "10.0.0.2", 30), 0);
+  std::string out = h.Cli("vppsim lb table");
+  EXPECT_EQ(out.rfind("vip 1 90.0.0.0/8 protocol 255 port 0 length 16\n", 0), 0u) << out;
+  // One AS index per bucket; the counts are those `show lb vips verbose` reports.
+  std::map<std::string, std::string> address;
+  std::map<std::string, uint32_t> count;
+  std::istringstream in(out);
+  std::string line;
+  size_t buckets = 0;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string kind, a, b;
+    w >> kind;
+    if (kind == "as") {
+      w >> a >> b;
+      address[a] = b;
+    } else if (kind == "buckets") {
+      while (w >> a) {
+        ++buckets;
+        ++count[address.at(a)];
+      }
+    }
+  }
+  EXPECT_EQ(buckets, 16u);
+  std::string verbose = h.Cli("show lb vips verbose");
+  for (const auto& [as, n] : count) {
+    EXPECT_NE(verbose.find(as + " weight:" + (as == "10.0.0.1" ? "100" : "30") +
+                           " buckets:" + std::to_string(n) + " "),
+              std::string::npos)
+        << as << "\n"
+        << verbose;
+  }
 }
 
 TEST(Gc, ClockHookThroughCli) {
