@@ -278,7 +278,8 @@ function RouterView(props: { ctx: Ctx; name: string }) {
     const f = filter().trim().toLowerCase();
     return f ? cards().filter((n) => n.toLowerCase().includes(f)) : cards();
   });
-  const shownCards = progressive(filtered);
+  // Twenty cards fill more than a screen; each costs a few ms to build.
+  const shownCards = progressive(filtered, 20, 60);
   return (
     <Show when={m()} fallback={<div class="panel">no maglevd named {props.name}</div>}>
       <Show when={!m().status.connected}>

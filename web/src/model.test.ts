@@ -72,6 +72,15 @@ describe("loadSnapshot", () => {
     expect(Object.keys(s.maglevds)).toEqual(["r1"]);
     expect(s.log.length).toBe(1);
   });
+  it("leaves the maglevd to keep to its caller and adds the others", () => {
+    const s = loaded(10, snapshot(10, [maglevd("r2", {})]));
+    const r2 = s.maglevds["r2"];
+    loadSnapshot(s, snapshot(20, [maglevd("r1", {}), maglevd("r2", {})]), "r2");
+    expect(s.maglevds["r2"]).toBe(r2);
+    expect(Object.keys(s.maglevds).sort()).toEqual(["r1", "r2"]);
+    expect(s.order).toEqual(["r1", "r2"]);
+    expect(s.seq).toBe(20);
+  });
 });
 
 describe("applyEvent", () => {

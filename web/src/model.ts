@@ -173,7 +173,7 @@ export interface Snapshot {
   maglevds: SnapshotMaglevd[];
 }
 
-function toMaglevd(m: SnapshotMaglevd): Maglevd {
+export function toMaglevd(m: SnapshotMaglevd): Maglevd {
   return {
     name: m.name,
     status: m.status,
@@ -187,7 +187,9 @@ function toMaglevd(m: SnapshotMaglevd): Maglevd {
 }
 
 // Replaces everything the snapshot covers; keeps the event log.
-export function loadSnapshot(s: State, snap: Snapshot): void {
+// `keep`: a maglevd already loaded that the caller merges in itself (with
+// solid's reconcile, so that its cards are updated in place, not rebuilt).
+export function loadSnapshot(s: State, snap: Snapshot, keep = ""): void {
   const id = parseId(snap.event_id);
   s.epoch = id ? id.epoch : "";
   s.seq = id ? id.seq : 0;
@@ -195,7 +197,7 @@ export function loadSnapshot(s: State, snap: Snapshot): void {
   const next: Record<string, Maglevd> = {};
   for (const m of snap.maglevds) next[m.name] = toMaglevd(m);
   for (const k of Object.keys(s.maglevds)) if (!(k in next)) delete s.maglevds[k];
-  for (const k of Object.keys(next)) s.maglevds[k] = next[k];
+  for (const k of Object.keys(next)) if (k !== keep || !(k in s.maglevds)) s.maglevds[k] = next[k];
   s.loaded = true;
   s.rev++;
 }

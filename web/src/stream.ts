@@ -4,8 +4,8 @@
 // events applied in batches. A `resync` (or a gap, or another server epoch)
 // fetches a new snapshot while events wait in the queue.
 import { batch } from "solid-js";
-import { produce, SetStoreFunction } from "solid-js/store";
-import { applyEvent, loadSnapshot, Snapshot, State } from "./model";
+import { produce, reconcile, SetStoreFunction } from "solid-js/store";
+import { applyEvent, loadSnapshot, Snapshot, State, toMaglevd } from "./model";
 
 export const EVENT_TYPES = [
   "maglevd", "vpp", "frontend", "frontend-removed", "backend", "backend-removed",
@@ -30,8 +30,24 @@ export function startStream(setState: SetStoreFunction<State>, setLive: (v: bool
   let timer: number | undefined;
   let es: EventSource | null = null;
 
-  // The first snapshot was requested by index.html before this code loaded.
-  let early: Promise<Response> | undefined = (window as any).__maglevSnapshot;
+  // The first snapshot was requested by index.html before this code loaded:
+  // the full one, or for a router's own view only that router's state (the
+  // first screen then needs a third of the bytes with three routers; the full
+  // snapshot follows, and the stream starts from it).
+  const prefetched = (window as any).__maglevSnapshot as
+    { router: string; response: Promise<Response> } | undefined;
+  let early: Promise<Response> | undefined = prefetched && !prefetched.router ? prefetched.response : undefined;
+  async function routerSnapshot(): Promise<Snapshot | null> {
+    if (!prefetched || !prefetched.router) return null;
+    try {
+      const r = await prefetched.response;
+      if (!r.ok) return null;
+      const one = await r.json();
+      return { event_id: one.event_id, maglevds: [one.maglevd] };
+    } catch (_) {
+      return null;
+    }
+  }
   async function fetchSnapshot(): Promise<Snapshot> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -101,8 +117,15 @@ export function startStream(setState: SetStoreFunction<State>, setLive: (v: bool
 
   (async () => {
     resyncing = true;
+    const first = await routerSnapshot();
+    const keep = first ? first.maglevds[0].name : "";
+    if (first) setState(produce((s) => loadSnapshot(s, first)));
     const snap = await fetchSnapshot();
-    setState(produce((s) => loadSnapshot(s, snap)));
+    batch(() => {
+      setState(produce((s) => loadSnapshot(s, snap, keep)));
+      const m = keep ? snap.maglevds.find((x) => x.name === keep) : undefined;
+      if (m) setState("maglevds", keep, reconcile(toMaglevd(m)));
+    });
     resyncing = false;
     connect(snap.event_id);
   })();
