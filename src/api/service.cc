@@ -690,6 +690,11 @@ grpc::ServerUnaryReactor* MaglevService::LookupVPPLBFlow(grpc::CallbackServerCon
         if (b != backends.end()) resp->set_backend(b->second);
       }
       call->Finish(grpc::Status::OK);
+    });
+  });
+  return call;
+}
+
 grpc::ServerUnaryReactor* MaglevService::PreviewChange(grpc::CallbackServerContext* ctx,
                                                        const PreviewRequest* req,
                                                        PreviewResponse* resp) {

@@ -392,14 +392,8 @@ void LbStage::Reload(std::shared_ptr<const Config> config,
   for (auto it = holds_.begin(); it != holds_.end();)
     it = config_->frontends.count(it->first) ? std::next(it) : holds_.erase(it);
   // Runtime weights survive unless the YAML changed that very weight (or
-  // the item is gone).
-  for (auto it = overrides_.begin(); it != overrides_.end();) {
-    const auto& [fe, pool, backend] = it->first;
-    const PoolBackend* before = FindPoolBackend(*old, fe, pool, backend);
-    const PoolBackend* after = FindPoolBackend(*config_, fe, pool, backend);
-    it = (!after || !before || before->weight != after->weight) ? overrides_.erase(it)
-                                                                : std::next(it);
-  }
+  // the item is gone): the rule the preview of a candidate config shares.
+  overrides_ = SurvivingOverrides(*old, *config_, overrides_);
   LbUpdate update;
   update.cause = LbUpdate::Cause::kReload;
   // Every frontend, current and removed, in name order.
