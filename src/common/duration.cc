@@ -4,7 +4,6 @@
 #include <limits>
 #include <string>
 
-#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 
 namespace maglev {
@@ -12,11 +11,32 @@ namespace maglev {
 std::optional<Duration> ParseDuration(std::string_view s) {
   // absl::ParseDuration reads the same <decimal><unit> sequence, but also
   // takes a sign, "inf" and values beyond int64 nanoseconds, which our
-  // configs have always rejected (and keep rejecting); it does not know the
-  // micro sign, which we take as "us".
+  // configs have always rejected (and keep rejecting). It does not know the
+  // micro sign, which we take as "us", and it fails on a fraction whose
+  // digits overflow its arithmetic (".999999999999999999h"), which we have
+  // always read: fraction digits beyond the 15th (below a nanosecond even
+  // for hours) are dropped before it sees them.
   if (s.empty() || s[0] == '+' || s[0] == '-' || s == "inf") return std::nullopt;
-  std::string text = absl::StrReplaceAll(absl::string_view(s.data(), s.size()),
-                                         {{"\xC2\xB5s", "us"}, {"\xCE\xBCs", "us"}});
+  constexpr int kMaxFractionDigits = 15;
+  std::string text;
+  text.reserve(s.size());
+  int fraction_digits = -1;  // -1: not in a fraction
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (fraction_digits >= 0 && ++fraction_digits > kMaxFractionDigits) continue;
+      text.push_back(c);
+      continue;
+    }
+    fraction_digits = c == '.' ? 0 : -1;
+    std::string_view rest = s.substr(i);
+    if (rest.starts_with("\xC2\xB5s") || rest.starts_with("\xCE\xBCs")) {  // µs, μs
+      text += "us";
+      i += 2;
+      continue;
+    }
+    text.push_back(c);
+  }
   absl::Duration d;
   if (!absl::ParseDuration(text, &d)) return std::nullopt;
   if (d > absl::Nanoseconds(std::numeric_limits<int64_t>::max())) return std::nullopt;

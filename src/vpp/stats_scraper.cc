@@ -29,31 +29,38 @@ StatsScraper::~StatsScraper() { Stop(); }
 
 void StatsScraper::Start() {
   if (options_.socket_path.empty() || thread_.joinable()) return;
-  stop_ = false;
+  {
+    MutexLock lock(mu_);
+    stop_ = false;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
 void StatsScraper::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 absl::StatusOr<StatsSample> StatsScraper::Latest() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return latest_;
 }
 
 void StatsScraper::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      if (stop_) return;
+    }
     ScrapeOnce();
-    lock.lock();
-    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.interval;
+    while (!stop_ && cv_.WaitUntil(mu_, deadline)) {
+    }
   }
 }
 
@@ -61,7 +68,7 @@ void StatsScraper::ScrapeOnce() {
   if (options_.socket_path.empty()) return;
   auto fail = [&](const absl::Status& st) {
     segment_.reset();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     latest_ = absl::UnavailableError(
         absl::StrCat("VPP stats segment at ", options_.socket_path, ": ", st.message()));
   };
@@ -104,7 +111,7 @@ void StatsScraper::ScrapeOnce() {
         "/sys/heartbeat has not moved for ",
         std::chrono::duration_cast<std::chrono::seconds>(now - heartbeat_moved_).count(), " s")));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   latest_ = std::move(sample);
 }
 

@@ -15,15 +15,14 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "vpp/stats_segment.h"
 
 namespace maglev {
@@ -73,10 +72,10 @@ class StatsScraper {
   std::unique_ptr<StatsSegment> segment_;  // scrape thread only
   uint64_t last_heartbeat_ = 0;
   std::chrono::steady_clock::time_point heartbeat_moved_{};
-  mutable std::mutex mu_;
-  absl::StatusOr<StatsSample> latest_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  mutable Mutex mu_;
+  absl::StatusOr<StatsSample> latest_ ABSL_GUARDED_BY(mu_);
+  CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
