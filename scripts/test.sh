@@ -5,8 +5,8 @@
 #   3. an ASan+UBSan build (build-asan/) and every test again,
 #   4. a ThreadSanitizer build (build-tsan/) of the tests where threads meet:
 #      the reconciler's thread, the simulator's server, the VPP transport,
-#      the watch hub, the gRPC service with its loop and dataplane, and the
-#      stats-segment reader against a writer thread,
+#      the watch hub, the gRPC service with its loop and dataplane, the
+#      stats-segment reader against a writer thread, and the logger's writer,
 #   5. a clang build (build-clang/) of everything with clang's thread-safety
 #      analysis as errors (-DMAGLEV_CLANG_CHECKS=ON), its unit tests (which
 #      include each fuzz target replaying its seeds), and each libFuzzer
@@ -56,6 +56,11 @@ if [ "${MAGLEV_SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "-- $t (TSan)"
     "build-tsan/tests/$t" --gtest_brief=1
   done
+  # The logger's callers against its writer thread (not the fork test: TSan
+  # does not support threads started after a multi-threaded fork).
+  cmake --build build-tsan -j"$jobs" --target log_test
+  echo "-- log_test (TSan)"
+  build-tsan/tests/log_test --gtest_brief=1 --gtest_filter=-*ExitFlushesTheQueue*
 fi
 
 if [ "${MAGLEV_SKIP_CLANG:-0}" != "1" ]; then
