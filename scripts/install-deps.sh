@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  clang-format clang libclang-rt-14-dev
+  clang-format clang libclang-rt-14-dev  # clang stage: thread-safety analysis, libFuzzer, sanitizers
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libasio-dev libssl-dev libyaml-cpp-dev libcli11-dev libre2-dev libedit-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev

@@ -559,9 +559,11 @@ asio::awaitable<Response> HttpServer::Impl::Handle(const Request& req) {
     }
     std::string user, password;
     std::string_view auth = req[http::field::authorization];
-    if (!DecodeBasicAuth(auth, &user, &password) ||
-        !(ConstantTimeEqual(user, opt.admin_user) &
-          ConstantTimeEqual(password, opt.admin_password))) {
+    const bool decoded = DecodeBasicAuth(auth, &user, &password);
+    // Both compared whatever the first says (no short circuit: constant time).
+    const bool user_ok = ConstantTimeEqual(user, opt.admin_user);
+    const bool password_ok = ConstantTimeEqual(password, opt.admin_password);
+    if (!decoded || !(user_ok && password_ok)) {
       if (!auth.empty()) LogWarn("admin-auth-failed", {{"user", user}});
       Response res = Error(req, http::status::unauthorized, "authentication required");
       res.set(http::field::www_authenticate, "Basic realm=\"maglevd-frontend admin\"");

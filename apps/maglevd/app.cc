@@ -45,6 +45,9 @@ void AddWatchCollectors(MetricsRegistry& registry, const WatchHub& hub) {
     w.Family("maglev_events_dropped_total", T::kCounter,
              "Events not delivered to WatchEvents subscribers that could not keep up.");
     w.Sample("maglev_events_dropped_total", {}, static_cast<double>(hub.dropped_total()));
+    w.Family("maglev_log_dropped_total", T::kCounter,
+             "Log records not written because the log output could not keep up.");
+    w.Sample("maglev_log_dropped_total", {}, static_cast<double>(Logger::Get().dropped()));
   });
 }
 

@@ -257,8 +257,8 @@ int Run(const std::string& sim_binary, int backends, int per_frontend, int flips
       }
     }
   }
+  Logger::Get().SetOutput(stderr);  // writes what is queued for `log` first
   if (log) std::fclose(log);
-  Logger::Get().SetOutput(stderr);
 
   std::vector<double> samples;
   if (all.size() > n0) samples.assign(all.begin() + static_cast<ptrdiff_t>(n0), all.end());

@@ -10,6 +10,7 @@
 
 #include "api/convert.h"
 #include "api/status_map.h"
+#include "common/mutex.h"
 #include "config/loader.h"
 #include "lb/desired_vip.h"
 #include "lb/preview.h"
@@ -34,16 +35,20 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, grpc::Stat
 // The shared state of one WatchEvents stream. The hub and the reactor both
 // reach it; it outlives the reactor (hub callbacks hold weak references), so
 // a late delivery after OnDone finds `reactor` null instead of freed memory.
-// The mutex is recursive so that a reaction that gRPC might run inline from
-// StartWrite/Finish cannot deadlock on it.
+// StartWrite and Finish are called after `mu` is released: gRPC may run a
+// reaction (OnWriteDone, OnDone) inline from them, and that takes `mu`. The
+// decision is made under `mu` (writing/finished), so the reactor stays
+// valid until the call: OnDone cannot run before Finish.
 class WatchReactor;
 struct WatchStream {
-  std::recursive_mutex mu;
-  WatchReactor* reactor = nullptr;  // null once OnDone ran
-  PublishedEventPtr current;        // the event being written; alive until OnWriteDone
-  bool writing = false;
-  bool finished = false;
-  std::optional<grpc::Status> finish_pending;  // Finish once the write in flight is done
+  Mutex mu;
+  WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once OnDone ran
+  // The event being written; alive until OnWriteDone.
+  PublishedEventPtr current ABSL_GUARDED_BY(mu);
+  bool writing ABSL_GUARDED_BY(mu) = false;
+  bool finished ABSL_GUARDED_BY(mu) = false;
+  // Finish once the write in flight is done.
+  std::optional<grpc::Status> finish_pending ABSL_GUARDED_BY(mu);
 
   void Write(const PublishedEventPtr& e, bool more);
   void Close(grpc::Status status);
@@ -73,21 +78,22 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   void OnWriteDone(bool ok) override {
+    std::optional<grpc::Status> finish;
     {
-      std::lock_guard<std::recursive_mutex> lock(stream_->mu);
+      MutexLock lock(stream_->mu);
       stream_->writing = false;
       stream_->current.reset();
       if (stream_->finished) return;
       if (stream_->finish_pending) {
-        stream_->finished = true;
-        Finish(*stream_->finish_pending);
-        return;
+        finish = std::move(stream_->finish_pending);
+      } else if (!ok) {  // the client went away
+        finish = grpc::Status(grpc::StatusCode::CANCELLED, "stream broken");
       }
-      if (!ok) {  // the client went away
-        stream_->finished = true;
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
-        return;
-      }
+      if (finish) stream_->finished = true;
+    }
+    if (finish) {
+      Finish(std::move(*finish));
+      return;
     }
     sub_->Consumed();
   }
@@ -96,7 +102,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
   void OnDone() override {
     {
-      std::lock_guard<std::recursive_mutex> lock(stream_->mu);
+      MutexLock lock(stream_->mu);
       stream_->reactor = nullptr;
     }
     hub_->Unsubscribe(sub_);
@@ -110,27 +116,36 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 };
 
 void WatchStream::Write(const PublishedEventPtr& e, bool more) {
-  std::lock_guard<std::recursive_mutex> lock(mu);
-  if (!reactor || finished || finish_pending) return;
-  current = e;
-  writing = true;
+  WatchReactor* r;
+  {
+    MutexLock lock(mu);
+    if (!reactor || finished || finish_pending) return;
+    current = e;
+    writing = true;
+    r = reactor;
+  }
   grpc::WriteOptions options;
   // With more events queued, let gRPC coalesce this one with the next
   // instead of flushing a frame per event; the last of a burst flushes.
   if (more) options.set_buffer_hint();
-  // gRPC copies the ByteBuffer (references to the shared slices).
-  reactor->StartWrite(&current->wire, options);
+  // gRPC copies the ByteBuffer (references to the shared slices). `e` is
+  // the event `current` holds until OnWriteDone.
+  r->StartWrite(&e->wire, options);
 }
 
 void WatchStream::Close(grpc::Status status) {
-  std::lock_guard<std::recursive_mutex> lock(mu);
-  if (!reactor || finished) return;
-  if (writing) {
-    if (!finish_pending) finish_pending = std::move(status);
-    return;
+  WatchReactor* r;
+  {
+    MutexLock lock(mu);
+    if (!reactor || finished) return;
+    if (writing) {
+      if (!finish_pending) finish_pending = std::move(status);
+      return;
+    }
+    finished = true;
+    r = reactor;
   }
-  finished = true;
-  reactor->Finish(std::move(status));
+  r->Finish(std::move(status));
 }
 
 // ---- preview (#10)

@@ -19,6 +19,18 @@ absl::StatusOr<WatchFilter> WatchFilterFromRequest(const WatchRequest& request) 
   return f;
 }
 
+bool WatchFilter::Wants(WatchEventKind kind, LogLevel level) const {
+  switch (kind) {
+    case WatchEventKind::kLog:
+      return log && level >= log_level;
+    case WatchEventKind::kBackend:
+      return backend;
+    case WatchEventKind::kFrontend:
+      return frontend;
+  }
+  return false;
+}
+
 // ---- WatchSubscription -------------------------------------------------------
 
 WatchSubscription::WatchSubscription(uint64_t id, WatchFilter filter, size_t capacity,
@@ -29,7 +41,7 @@ void WatchSubscription::Hand(const PublishedEventPtr& e, bool more) { deliver_(e
 
 bool WatchSubscription::Offer(const PublishedEventPtr& e, bool defer) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) return false;
     if (outstanding_) {
       // A deferred outstanding event still sits in the queue; it does not
@@ -58,7 +70,7 @@ void WatchSubscription::Kick() {
   PublishedEventPtr next;
   bool more;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!kick_pending_) return;  // closed meanwhile
     kick_pending_ = false;
     next = std::move(queue_.front());
@@ -72,7 +84,7 @@ void WatchSubscription::Consumed() {
   PublishedEventPtr next;
   bool more;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++delivered_;
     if (closed_ || queue_.empty()) {
       outstanding_ = false;
@@ -87,7 +99,7 @@ void WatchSubscription::Consumed() {
 
 bool WatchSubscription::Close() {
   std::deque<PublishedEventPtr> drop;  // freed outside the lock
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (closed_) return false;
   closed_ = true;
   kick_pending_ = false;
@@ -96,22 +108,22 @@ bool WatchSubscription::Close() {
 }
 
 uint64_t WatchSubscription::delivered() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return delivered_;
 }
 
 uint64_t WatchSubscription::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 size_t WatchSubscription::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size() - (kick_pending_ ? 1 : 0);
 }
 
 bool WatchSubscription::closed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return closed_;
 }
 
@@ -125,10 +137,10 @@ WatchHub::~WatchHub() {
   DetachLogger();
   if (writer_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(ready_mu_);
+      MutexLock lock(ready_mu_);
       stop_writer_ = true;
     }
-    ready_cv_.notify_one();
+    ready_cv_.NotifyOne();
     // A delivery could drop the last reference to the hub on the writer
     // thread itself; it cannot join itself.
     if (writer_.get_id() == std::this_thread::get_id()) {
@@ -143,8 +155,8 @@ void WatchHub::WriterLoop() {
   std::vector<std::shared_ptr<WatchSubscription>> batch;
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(ready_mu_);
-      ready_cv_.wait(lock, [this] { return stop_writer_ || !ready_.empty(); });
+      MutexLock lock(ready_mu_);
+      while (!stop_writer_ && ready_.empty()) ready_cv_.Wait(ready_mu_);
       if (stop_writer_) return;
       batch.swap(ready_);
     }
@@ -154,7 +166,7 @@ void WatchHub::WriterLoop() {
 }
 
 std::shared_ptr<const WatchHub::SubList> WatchHub::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return subs_;
 }
 
@@ -182,7 +194,7 @@ std::shared_ptr<WatchSubscription> WatchHub::Add(std::shared_ptr<WatchSubscripti
                                                  std::function<void()> on_close) {
   bool closed_now = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) {
       closed_now = true;
     } else {
@@ -205,7 +217,7 @@ void WatchHub::Unsubscribe(const std::shared_ptr<WatchSubscription>& sub) {
   if (!sub) return;
   bool was_open = sub->Close();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = std::find(subs_->begin(), subs_->end(), sub);
     if (it != subs_->end()) {
       auto next = std::make_shared<SubList>();
@@ -225,7 +237,7 @@ void WatchHub::Unsubscribe(const std::shared_ptr<WatchSubscription>& sub) {
 void WatchHub::CloseAll() {
   std::vector<std::pair<uint64_t, std::function<void()>>> callbacks;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     closed_ = true;
     for (const auto& s : *subs_) {
       if (s->Close()) departed_dropped_ += s->dropped();
@@ -239,7 +251,7 @@ void WatchHub::CloseAll() {
 
 void WatchHub::AttachLogger() {
   {
-    std::lock_guard<std::mutex> lock(sink_mu_);
+    MutexLock lock(sink_mu_);
     logger_attached_ = true;
   }
   UpdateLogSink();
@@ -247,7 +259,7 @@ void WatchHub::AttachLogger() {
 
 void WatchHub::DetachLogger() {
   {
-    std::lock_guard<std::mutex> lock(sink_mu_);
+    MutexLock lock(sink_mu_);
     logger_attached_ = false;
   }
   UpdateLogSink();
@@ -256,8 +268,8 @@ void WatchHub::DetachLogger() {
 void WatchHub::UpdateLogSink() {
   // sink_mu_ orders sink changes; it is never taken under the logger's lock
   // (the sink itself does not touch it), so holding it across
-  // AddSink/RemoveSink cannot deadlock with a logging thread.
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  // AddSink/SetSinkLevel/RemoveSink cannot deadlock with a logging thread.
+  MutexLock lock(sink_mu_);
   int want = -1;
   if (logger_attached_) {
     for (const auto& s : *Snapshot()) {
@@ -267,41 +279,26 @@ void WatchHub::UpdateLogSink() {
     }
   }
   if (want == sink_level_) return;
-  // The new sink goes in before the old one leaves, so no record is lost in
-  // between; OnLogRecord drops the duplicate that the overlap can produce.
-  int old_id = sink_id_;
-  bool had_sink = sink_level_ >= 0;
-  if (want >= 0) {
+  // One sink whose level changes in place: each record reaches it once,
+  // at the old level or at the new one.
+  if (want < 0) {
+    Logger::Get().RemoveSink(sink_id_);
+  } else if (sink_level_ < 0) {
     sink_id_ = Logger::Get().AddSink(static_cast<LogLevel>(want),
-                                     [this](const LogRecord& r) { OnLogRecord(r); });
+                                     [this](const LogRecord& r) { PublishLog(r); });
+  } else {
+    Logger::Get().SetSinkLevel(sink_id_, static_cast<LogLevel>(want));
   }
-  if (had_sink) Logger::Get().RemoveSink(old_id);
   sink_level_ = want;
 }
 
-void WatchHub::OnLogRecord(const LogRecord& r) {
-  {
-    std::lock_guard<std::mutex> lock(dedup_mu_);
-    if (last_record_ == &r && last_record_ns_ == r.at_unix_ns && last_record_msg_ == r.msg) {
-      return;
-    }
-    last_record_ = &r;
-    last_record_ns_ = r.at_unix_ns;
-    last_record_msg_ = r.msg;
-  }
-  PublishLog(r);
-}
-
-void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
+void WatchHub::Publish(WatchEventKind kind, LogLevel level,
                        const std::function<void(Event*)>& fill) {
   std::shared_ptr<const SubList> subs = Snapshot();
   PublishedEventPtr ev;
   bool kicked = false;
   for (const auto& s : *subs) {
-    const WatchFilter& f = s->filter();
-    bool wants = (is_log && f.log && level >= f.log_level) || (is_backend && f.backend) ||
-                 (is_frontend && f.frontend);
-    if (!wants) continue;
+    if (!s->filter().Wants(kind, level)) continue;
     if (!ev) {  // built once, only when someone wants it
       auto e = std::make_shared<PublishedEvent>();
       fill(&e->event);
@@ -311,16 +308,16 @@ void WatchHub::Publish(LogLevel level, bool is_log, bool is_backend, bool is_fro
       ev = std::move(e);
     }
     if (s->Offer(ev, options_.writer_thread)) {
-      std::lock_guard<std::mutex> lock(ready_mu_);
+      MutexLock lock(ready_mu_);
       ready_.push_back(s);
       kicked = true;
     }
   }
-  if (kicked) ready_cv_.notify_one();
+  if (kicked) ready_cv_.NotifyOne();
 }
 
 void WatchHub::PublishLog(const LogRecord& record) {
-  Publish(record.level, true, false, false, [&record](Event* e) {
+  Publish(WatchEventKind::kLog, record.level, [&record](Event* e) {
     LogEvent* le = e->mutable_log();
     le->set_at_unix_ns(record.at_unix_ns);
     le->set_level(LogLevelName(record.level));
@@ -334,7 +331,7 @@ void WatchHub::PublishLog(const LogRecord& record) {
 }
 
 void WatchHub::PublishBackendTransition(const std::string& backend, const Transition& t) {
-  Publish(LogLevel::kInfo, false, true, false, [&](Event* e) {
+  Publish(WatchEventKind::kBackend, LogLevel::kInfo, [&](Event* e) {
     BackendEvent* be = e->mutable_backend();
     be->set_backend_name(backend);
     TransitionRecord* tr = be->mutable_transition();
@@ -350,7 +347,7 @@ void WatchHub::PublishFrontendState(const std::string& frontend, FrontendState f
                                     FrontendState to, int64_t at_unix_ns,
                                     const std::string& from_pool, const std::string& to_pool,
                                     const std::string& reason, bool from_servable, bool servable) {
-  Publish(LogLevel::kInfo, false, false, true, [&](Event* e) {
+  Publish(WatchEventKind::kFrontend, LogLevel::kInfo, [&](Event* e) {
     FrontendEvent* fe = e->mutable_frontend();
     fe->set_frontend_name(frontend);
     fe->set_from(FrontendStateName(from));
@@ -376,7 +373,7 @@ void WatchHub::OnLbUpdate(const LbUpdate& update) {
 uint64_t WatchHub::dropped_total() const {
   // List and departed count change together under mu_, so nobody is counted
   // twice or not at all.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t total = departed_dropped_;
   for (const auto& s : *subs_) total += s->dropped();
   return total;

@@ -4,35 +4,36 @@
 // never the daemon's time or memory, and never another subscriber's events.
 //
 // Threading: everything here is thread-safe. Log records arrive on whatever
-// thread logs (under the logger's lock), checker and lb events on the core loop,
-// subscribe/consume calls on gRPC threads. Locks are held only to move a
-// pointer in or out of a queue; the consumer's `deliver` callback always
-// runs outside the hub's locks: on the publishing thread, on the consumer's
-// thread (Consumed) or, with Options::writer_thread, on the hub's writer
+// thread logs (from the logger's sink, under the logger's lock), checker and lb events on the core
+// loop, subscribe/consume calls on gRPC threads. Locks are held only to move a pointer in or out of
+// a queue; the consumer's `deliver` callback always runs outside the hub's locks: on the publishing
+// thread, on the consumer's thread (Consumed) or, with Options::writer_thread, on the hub's writer
 // thread.
 #pragma once
 
 #include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "health/state_machine.h"
 #include "lb/effective_weights.h"
 #include "lb/lb_stage.h"
 #include "proto/maglev.pb.h"
 
 namespace maglev {
+
+// The kinds of event the hub fans out (Event's oneof).
+enum class WatchEventKind { kLog, kBackend, kFrontend };
 
 // What one subscriber wants. The default (an empty WatchRequest) is
 // everything, with log records at info and above.
@@ -41,6 +42,9 @@ struct WatchFilter {
   LogLevel log_level = LogLevel::kInfo;
   bool backend = true;
   bool frontend = true;
+
+  // `level` only matters for kLog.
+  bool Wants(WatchEventKind kind, LogLevel level) const;
 };
 
 // InvalidArgument for an unknown log_level.
@@ -80,10 +84,10 @@ class WatchSubscription {
 
   uint64_t id() const { return id_; }
   const WatchFilter& filter() const { return filter_; }
-  uint64_t delivered() const;  // events handed over and consumed
-  uint64_t dropped() const;    // events lost because the queue was full
-  size_t queued() const;       // waiting behind the outstanding one
-  bool closed() const;
+  uint64_t delivered() const ABSL_LOCKS_EXCLUDED(mu_);  // events handed over and consumed
+  uint64_t dropped() const ABSL_LOCKS_EXCLUDED(mu_);    // events lost because the queue was full
+  size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);       // waiting behind the outstanding one
+  bool closed() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   friend class WatchHub;
@@ -101,13 +105,14 @@ class WatchSubscription {
   const WatchFilter filter_;
   const size_t capacity_;
   const DeliverPublished deliver_;  // Subscribe() adapts a plain Deliver to this
-  mutable std::mutex mu_;
-  std::deque<PublishedEventPtr> queue_;
-  bool outstanding_ = false;
-  bool kick_pending_ = false;  // the outstanding event is still at the queue's front
-  bool closed_ = false;
-  uint64_t delivered_ = 0;
-  uint64_t dropped_ = 0;
+  mutable Mutex mu_;
+  std::deque<PublishedEventPtr> queue_ ABSL_GUARDED_BY(mu_);
+  bool outstanding_ ABSL_GUARDED_BY(mu_) = false;
+  // The outstanding event is still at the queue's front.
+  bool kick_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class WatchHub {
@@ -184,38 +189,31 @@ class WatchHub {
   void WriterLoop();
   // Offers the event that `fill` builds to every subscriber that wants it;
   // built (and serialized) once, and only if someone wants it.
-  void Publish(LogLevel level, bool is_log, bool is_backend, bool is_frontend,
-               const std::function<void(Event*)>& fill);
-  void UpdateLogSink();
-  void OnLogRecord(const LogRecord& r);
+  // `level` only matters for kLog.
+  void Publish(WatchEventKind kind, LogLevel level, const std::function<void(Event*)>& fill);
+  void UpdateLogSink() ABSL_LOCKS_EXCLUDED(sink_mu_, mu_);
 
   const Options options_;
   std::atomic<uint64_t> next_id_{1};
-  mutable std::mutex mu_;  // guards subs_ (copy-on-write), on_close_, closed_, counters
-  std::shared_ptr<const SubList> subs_;
-  std::vector<std::pair<uint64_t, std::function<void()>>> on_close_;
-  bool closed_ = false;
-  uint64_t departed_dropped_ = 0;
+  mutable Mutex mu_;
+  std::shared_ptr<const SubList> subs_ ABSL_GUARDED_BY(mu_);  // copy-on-write
+  std::vector<std::pair<uint64_t, std::function<void()>>> on_close_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t departed_dropped_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The writer thread (Options::writer_thread): subscriptions to Kick().
-  std::mutex ready_mu_;
-  std::condition_variable ready_cv_;
-  std::vector<std::shared_ptr<WatchSubscription>> ready_;
-  bool stop_writer_ = false;
+  Mutex ready_mu_;
+  CondVar ready_cv_;
+  std::vector<std::shared_ptr<WatchSubscription>> ready_ ABSL_GUARDED_BY(ready_mu_);
+  bool stop_writer_ ABSL_GUARDED_BY(ready_mu_) = false;
   std::thread writer_;
 
-  // Logger sink management; never taken under the logger's lock.
-  std::mutex sink_mu_;
-  bool logger_attached_ = false;
-  int sink_id_ = 0;
-  int sink_level_ = -1;  // -1: no sink
-  // Drops the second copy of a record while two sinks overlap during a level
-  // change (both are called for one record, back to back, under the
-  // logger's lock).
-  std::mutex dedup_mu_;
-  const LogRecord* last_record_ = nullptr;
-  int64_t last_record_ns_ = 0;
-  std::string last_record_msg_;
+  // Logger sink management; never taken under the logger's lock. One sink
+  // at most, whose level follows the subscribers (Logger::SetSinkLevel).
+  Mutex sink_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  bool logger_attached_ ABSL_GUARDED_BY(sink_mu_) = false;
+  int sink_id_ ABSL_GUARDED_BY(sink_mu_) = 0;
+  int sink_level_ ABSL_GUARDED_BY(sink_mu_) = -1;  // -1: no sink
 };
 
 }  // namespace maglev

@@ -2,67 +2,45 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+
+#include "absl/time/time.h"
 
 namespace maglev {
 
 std::optional<Duration> ParseDuration(std::string_view s) {
-  if (s == "0") return Duration::zero();
-  if (s.empty()) return std::nullopt;
-  // Accumulate in long double-free integer nanoseconds with overflow checks.
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    // integer part
-    uint64_t whole = 0;
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (whole > (uint64_t{1} << 62) / 10) return std::nullopt;
-      whole = whole * 10 + static_cast<uint64_t>(s[i] - '0');
-      ++i;
+  // absl::ParseDuration reads the same <decimal><unit> sequence, but also
+  // takes a sign, "inf" and values beyond int64 nanoseconds, which our
+  // configs have always rejected (and keep rejecting). It does not know the
+  // micro sign, which we take as "us", and it fails on a fraction whose
+  // digits overflow its arithmetic (".999999999999999999h"), which we have
+  // always read: fraction digits beyond the 15th (below a nanosecond even
+  // for hours) are dropped before it sees them.
+  if (s.empty() || s[0] == '+' || s[0] == '-' || s == "inf") return std::nullopt;
+  constexpr int kMaxFractionDigits = 15;
+  std::string text;
+  text.reserve(s.size());
+  int fraction_digits = -1;  // -1: not in a fraction
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (fraction_digits >= 0 && ++fraction_digits > kMaxFractionDigits) continue;
+      text.push_back(c);
+      continue;
     }
-    bool have_whole = i > start;
-    uint64_t frac = 0, frac_scale = 1;
-    bool have_frac = false;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      size_t fstart = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-        if (frac_scale < 1'000'000'000'000'000ULL) {
-          frac = frac * 10 + static_cast<uint64_t>(s[i] - '0');
-          frac_scale *= 10;
-        }
-        ++i;
-      }
-      have_frac = i > fstart;
+    fraction_digits = c == '.' ? 0 : -1;
+    std::string_view rest = s.substr(i);
+    if (rest.starts_with("\xC2\xB5s") || rest.starts_with("\xCE\xBCs")) {  // µs, μs
+      text += "us";
+      i += 2;
+      continue;
     }
-    if (!have_whole && !have_frac) return std::nullopt;
-    size_t ustart = i;
-    while (i < s.size() && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.') ++i;
-    std::string_view unit = s.substr(ustart, i - ustart);
-    int64_t mult;
-    if (unit == "ns") {
-      mult = 1;
-    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
-      mult = 1'000;
-    } else if (unit == "ms") {
-      mult = 1'000'000;
-    } else if (unit == "s") {
-      mult = 1'000'000'000;
-    } else if (unit == "m") {
-      mult = 60'000'000'000;
-    } else if (unit == "h") {
-      mult = 3'600'000'000'000;
-    } else {
-      return std::nullopt;
-    }
-    if (whole > static_cast<uint64_t>(kMax / mult)) return std::nullopt;
-    int64_t part = static_cast<int64_t>(whole) * mult;
-    part += static_cast<int64_t>(static_cast<long double>(frac) * mult / frac_scale);
-    if (total > kMax - part) return std::nullopt;
-    total += part;
+    text.push_back(c);
   }
-  return Duration(total);
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d)) return std::nullopt;
+  if (d > absl::Nanoseconds(std::numeric_limits<int64_t>::max())) return std::nullopt;
+  return Duration(absl::ToInt64Nanoseconds(d));
 }
 
 std::string FormatDuration(Duration d) {

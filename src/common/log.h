@@ -1,11 +1,21 @@
 // Structured logging: one record = level + stable `msg` key + attributes.
 // Written as JSON lines (default) or text to stderr, and offered to sinks
 // (the WatchEvents hub) independently of the daemon's own level.
-// Thread-safe: Log() may be called from any thread; sinks are called under
-// the logger's lock and must not block or log.
+//
+// Log() never waits for the output: a record at or above the daemon's level
+// goes into a bounded queue that a writer thread formats and writes. When
+// the queue is full (the output is stuck or far slower than the logging),
+// the record is dropped and counted (dropped()); the writer reports drops
+// with one warn line ("log-records-dropped") when it catches up. Flush()
+// waits until every record logged before it is written; it runs at exit()
+// too, so a record logged before the process exits is not lost.
+//
+// Thread-safe: Log() may be called from any thread; sinks are called on the
+// logging thread, under the logger's lock, and must not block or log.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -13,6 +23,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
 
 namespace maglev {
 
@@ -53,11 +65,26 @@ class Logger {
   void SetLevel(LogLevel l) { level_.store(l); }
   LogLevel level() const { return level_.load(); }
   void SetFormat(LogFormat f) { format_.store(f); }
-  void SetOutput(FILE* out);  // default stderr; nullptr silences output
+  // Default stderr; nullptr silences output. Records queued before the call
+  // are written to the previous output first (so it may be closed after).
+  void SetOutput(FILE* out);
 
   // Sinks receive records at or above `min_level`, whatever the daemon level.
   int AddSink(LogLevel min_level, Sink sink);
   void RemoveSink(int id);
+  // Changes one sink's level: every record goes to the sink at the old
+  // level or at the new one, never both, never neither. False for an
+  // unknown id.
+  bool SetSinkLevel(int id, LogLevel min_level);
+
+  // Blocks until every record logged before the call is written out.
+  void Flush();
+  // The same, giving up after `limit`; false if records are still waiting.
+  bool FlushFor(std::chrono::milliseconds limit);
+  // Records not written because the queue was full (since start).
+  uint64_t dropped() const;
+  // Records that may wait for the writer (default 8192); for tests.
+  void SetQueueCapacity(size_t records);
 
   // True when a record at `l` would go anywhere (output or a sink).
   bool Enabled(LogLevel l) const {
@@ -72,6 +99,12 @@ class Logger {
 
  private:
   Logger();
+  void WriterLoop();
+  // pthread_atfork handlers: the lock is held across fork(); the child
+  // drops the parent's queue and writer.
+  static void ForkPrepare() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  static void ForkParent() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  static void ForkChild() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   std::atomic<LogLevel> level_{LogLevel::kInfo};
   std::atomic<LogFormat> format_{LogFormat::kJson};
   std::atomic<int> min_sink_level_{100};

@@ -89,7 +89,7 @@ VipKey KeyFromWire(const m::LbVip& v) {
 void VppApiCounters::Record(std::string_view message, bool error) {
   total_calls_.fetch_add(1, std::memory_order_relaxed);
   if (error) total_errors_.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_message_.find(message);
   if (it == by_message_.end()) it = by_message_.emplace(std::string(message), Entry{}).first;
   ++it->second.calls;
@@ -97,7 +97,7 @@ void VppApiCounters::Record(std::string_view message, bool error) {
 }
 
 std::map<std::string, VppApiCounters::Entry> VppApiCounters::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return {by_message_.begin(), by_message_.end()};
 }
 

@@ -16,11 +16,11 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "vpp/lb_api.h"
 #include "vpp/transport.h"
 
@@ -39,8 +39,8 @@ class VppApiCounters {
   uint64_t total_errors() const { return total_errors_.load(std::memory_order_relaxed); }
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, Entry, std::less<>> by_message_;
+  mutable Mutex mu_;
+  std::map<std::string, Entry, std::less<>> by_message_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> total_calls_{0};
   std::atomic<uint64_t> total_errors_{0};
 };

@@ -104,7 +104,7 @@ void Reconciler::Connect() {
   dirty_.clear();
   conf_verified_.reset();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++stats_.connects;
   }
   level_ = info.level;
@@ -133,7 +133,7 @@ void Reconciler::Disconnect(const absl::Status& why) {
   status_.connected = false;
   cache_.clear();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_events_.clear();
     ++stats_.disconnects;
   }
@@ -167,7 +167,7 @@ void Reconciler::Submit(SyncJob job) {
   // Coalesced here, under the lock, and the drain posted at once: whatever
   // is posted to the loop after this call (an inspection, a status query)
   // runs after this job has been applied.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (job.kind == SyncJob::Kind::kEvent) {
     for (DesiredVip& vip : job.vips) {
       SyncJob& slot = pending_events_[vip.frontend];
@@ -211,7 +211,7 @@ void Reconciler::Drain() {
   std::map<std::string, SyncJob> events;
   std::deque<SyncJob> others;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     events.swap(pending_events_);
     others.swap(pending_other_);
     drain_scheduled_ = false;
@@ -243,7 +243,7 @@ void Reconciler::Drain() {
 void Reconciler::Finish(SyncJob& job, const absl::Status& st, MonoTime started) {
   double secs = std::chrono::duration<double>(loop_.Now() - started).count();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++stats_.sync_runs[KindIndex(job.kind)];
     stats_.sync_seconds_sum[KindIndex(job.kind)] += secs;
     if (!st.ok()) ++stats_.sync_failures;
@@ -259,7 +259,7 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
   if (calls.empty()) return absl::OkStatus();
   if (origin != MonoTime{}) {
     double lat = std::chrono::duration<double>(loop_.Now() - origin).count();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (latencies_.size() < kLatencyRing) {
       latencies_.push_back(lat);
     } else {
@@ -299,7 +299,7 @@ absl::Status Reconciler::Apply(std::vector<LbCall> calls, const std::string& kin
         calls[i]);
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stats_.mutating_calls += calls.size();
   }
   LogInfo("lb-sync", {{"sync", kind},
@@ -535,12 +535,12 @@ void Reconciler::InspectVip(const VipKey& key,
 }
 
 ReconcilerStats Reconciler::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return stats_;
 }
 
 std::vector<double> Reconciler::RecentLatencies() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return latencies_;
 }
 

@@ -21,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/dispatcher.h"
+#include "common/mutex.h"
 #include "vpp/desired.h"
 #include "vpp/lb_session.h"
 
@@ -175,13 +175,14 @@ class Reconciler {
   // cannot read it, written).
   std::optional<LbConf> conf_verified_;
 
-  mutable std::mutex mu_;                          // guards what Submit fills and what others read
-  std::map<std::string, SyncJob> pending_events_;  // by frontend
-  std::deque<SyncJob> pending_other_;
-  bool drain_scheduled_ = false;
-  ReconcilerStats stats_;
-  std::vector<double> latencies_;
-  size_t latency_next_ = 0;
+  // Guards what Submit fills and what others read.
+  mutable Mutex mu_;
+  std::map<std::string, SyncJob> pending_events_ ABSL_GUARDED_BY(mu_);  // by frontend
+  std::deque<SyncJob> pending_other_ ABSL_GUARDED_BY(mu_);
+  bool drain_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  ReconcilerStats stats_ ABSL_GUARDED_BY(mu_);
+  std::vector<double> latencies_ ABSL_GUARDED_BY(mu_);
+  size_t latency_next_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace maglev

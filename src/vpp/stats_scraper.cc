@@ -63,41 +63,48 @@ StatsScraper::~StatsScraper() { Stop(); }
 
 void StatsScraper::Start() {
   if (options_.socket_path.empty() || thread_.joinable()) return;
-  stop_ = false;
+  {
+    MutexLock lock(mu_);
+    stop_ = false;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
 void StatsScraper::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 absl::StatusOr<StatsSample> StatsScraper::Latest() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return latest_;
 }
 
 std::optional<StatsSample> StatsScraper::Previous() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return previous_;
 }
 
 std::pair<absl::StatusOr<StatsSample>, std::optional<StatsSample>> StatsScraper::LatestTwo() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return {latest_, previous_};
 }
 
 void StatsScraper::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      if (stop_) return;
+    }
     ScrapeOnce();
-    lock.lock();
-    cv_.wait_for(lock, options_.interval, [this] { return stop_; });
+    MutexLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.interval;
+    while (!stop_ && cv_.WaitUntil(mu_, deadline)) {
+    }
   }
 }
 
@@ -110,7 +117,7 @@ void StatsScraper::ScrapeOnce() {
       LogWarn("vpp-stats-unavailable", {{"socket", options_.socket_path}, {"error", why}});
       last_error_ = why;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     previous_.reset();
     latest_ = absl::UnavailableError(
         absl::StrCat("VPP stats segment at ", options_.socket_path, ": ", st.message()));
@@ -175,7 +182,7 @@ void StatsScraper::ScrapeOnce() {
     }
     last_index_error_ = sample.index_error;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (latest_.ok()) {
     previous_ = std::move(*latest_);
   } else {

@@ -15,11 +15,9 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "lb/vip.h"
 #include "vpp/stats_segment.h"
 
@@ -118,11 +117,11 @@ class StatsScraper {
   std::chrono::steady_clock::time_point heartbeat_moved_{};
   std::string last_error_, last_index_error_;  // scrape thread only (logging)
   bool logged_ok_ = false;
-  mutable std::mutex mu_;
-  absl::StatusOr<StatsSample> latest_;
-  std::optional<StatsSample> previous_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  mutable Mutex mu_;
+  absl::StatusOr<StatsSample> latest_ ABSL_GUARDED_BY(mu_);
+  std::optional<StatsSample> previous_ ABSL_GUARDED_BY(mu_);
+  CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

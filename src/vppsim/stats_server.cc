@@ -15,7 +15,7 @@
 namespace maglev::vppsim {
 
 StatsServer::StatsServer(asio::io_context& io, std::string path, int memfd)
-    : io_(io), path_(std::move(path)), memfd_(memfd), watcher_(io) {}
+    : path_(std::move(path)), memfd_(memfd), watcher_(io) {}
 
 StatsServer::~StatsServer() { Stop(); }
 

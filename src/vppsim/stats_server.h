@@ -33,7 +33,6 @@ class StatsServer {
   void Wait();
   void OnReadable();
 
-  asio::io_context& io_;
   std::string path_;
   int memfd_;
   int listen_fd_ = -1;

@@ -5,7 +5,7 @@
 // read without undefined behaviour, without touching memory outside the
 // input, and within the reader's copy budget.
 //
-// Built as a fuzzer only with Clang (tests/unit/vpp/CMakeLists.txt); the same
+// Built as a fuzzer only with Clang (tests/fuzz/CMakeLists.txt); the same
 // entry point replays the committed corpus (tests/fuzz/corpus/stats_segment/)
 // and mutations of it in a unit test with any compiler.
 #include <cstddef>

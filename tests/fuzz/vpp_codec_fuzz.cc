@@ -5,7 +5,7 @@
 // canonicalised (fixed strings lose bytes after the first NUL, IPv4
 // addresses lose junk in the unused union bytes).
 //
-// Built as a fuzzer only with Clang (see tests/unit/vpp/CMakeLists.txt); the
+// Built as a fuzzer only with Clang (see tests/fuzz/CMakeLists.txt); the
 // same entry point is replayed by a unit test with deterministic inputs.
 #include <cstddef>
 #include <cstdint>

@@ -107,6 +107,8 @@ class Metrics(unittest.TestCase):
             # so that an alert on it fires for a maglevd started without VPP.
             self.assertEqual(sample("maglev_vpp_connected"), 0)
             self.assertEqual(sample("maglev_vpp_dataplane_enabled"), 0)
+            # The log writer keeps up with a quiet daemon: exported, nothing lost.
+            self.assertEqual(sample("maglev_log_dropped", "_total"), 0)
 
             # An unknown path is a 404, not a crash.
             with self.assertRaises(urllib.error.HTTPError):

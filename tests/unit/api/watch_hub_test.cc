@@ -100,6 +100,18 @@ TEST(WatchFilterTest, BadLevelIsInvalidArgument) {
   EXPECT_NE(f.status().message().find("verbose"), std::string::npos);
 }
 
+TEST(WatchFilterTest, WantsByKind) {
+  WatchFilter f{.log = true, .log_level = LogLevel::kWarn, .backend = false, .frontend = true};
+  EXPECT_TRUE(f.Wants(WatchEventKind::kLog, LogLevel::kWarn));
+  EXPECT_TRUE(f.Wants(WatchEventKind::kLog, LogLevel::kError));
+  EXPECT_FALSE(f.Wants(WatchEventKind::kLog, LogLevel::kInfo));
+  EXPECT_FALSE(f.Wants(WatchEventKind::kBackend, LogLevel::kError));
+  // The level only filters log records.
+  EXPECT_TRUE(f.Wants(WatchEventKind::kFrontend, LogLevel::kDebug));
+  f.log = false;
+  EXPECT_FALSE(f.Wants(WatchEventKind::kLog, LogLevel::kError));
+}
+
 TEST(WatchHubTest, FiltersByKindAndLevel) {
   WatchHub hub;
   Consumer all, backend_only, warn_logs;

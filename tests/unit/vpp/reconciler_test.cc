@@ -193,7 +193,7 @@ TEST_F(ReconcilerTest, ConcurrentJobsAndQueriesConverge) {
   const int last = kRounds - 1;
   for (int n = 10; n < 10 + kThreads * kVipsPerThread; ++n) {
     DesiredVip want =
-        Vip(n, 4, [last](int i) { return static_cast<uint8_t>((last * 7 + i * 13) % 101); });
+        Vip(n, 4, [](int i) { return static_cast<uint8_t>((last * 7 + i * 13) % 101); });
     SyncJob job;
     job.kind = SyncJob::Kind::kFrontend;
     job.vips = {want};

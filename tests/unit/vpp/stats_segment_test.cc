@@ -367,7 +367,6 @@ TEST(StatsSegmentTest, MoreThreadsThanVips) {
   const auto b = Key("2001:db8::10", 128, 17, 53);
   ASSERT_EQ(sim.AddVip(a), 0);
   ASSERT_EQ(sim.AddVip(b), 0);
-  vppsim::VipAddDelRequest gre6;
   ASSERT_EQ(sim.AddAs(a, "10.0.0.1"), 0);
   for (uint32_t t = 0; t < 9; ++t) {
     for (uint32_t n = 0; n <= t; ++n) {
