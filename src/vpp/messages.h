@@ -808,8 +808,8 @@ struct SkippedFibPaths {
     if (!r.ok()) return;
     const size_t need = size_t{n} * kPathSize;
     if (need > r.remaining()) {
-      r.Fail(absl::StrCat("route paths count ", n, " needs ", need, " bytes, only ",
-                          r.remaining(), " left"));
+      r.Fail(absl::StrCat("route paths count ", n, " needs ", need, " bytes, only ", r.remaining(),
+                          " left"));
       return;
     }
     r.Skip(need);

@@ -183,7 +183,7 @@ constexpr WireField kLbAsSetWeight[] = {kMsgId,     kClientIndex,     kContext,
 constexpr WireField kVipSelector[] = {kMsgId,  kClientIndex, kContext,
                                       kVipPfx, kVipProtocol, kVipPort};
 constexpr WireField kIpRouteLookup[] = {kMsgId,        kClientIndex, kContext,
-                                      kRouteTableId, kRouteExact,  kRoutePrefix};
+                                        kRouteTableId, kRouteExact,  kRoutePrefix};
 constexpr WireField kIntfNat[] = {kMsgId, kClientIndex, kContext, kIntfNatIsAdd, kIntfNatSwIfIndex};
 
 // Fixed sizes as in PROTOCOL.md §3; lb_vip_dump's filter is ignored (quirk 1).
