@@ -85,8 +85,7 @@ absl::StatusOr<std::string> CheckArg(const Node& n, const std::string& w) {
 std::vector<std::string> ArgValues(const Node& n, const Parsed& so_far, NameSource* names) {
   if (n.arg == ArgKind::kLogLevel) return {std::begin(kLogLevels), std::end(kLogLevels)};
   if (n.arg == ArgKind::kCount || n.arg == ArgKind::kWeight || n.arg == ArgKind::kDuration ||
-      n.arg == ArgKind::kAddress || n.arg == ArgKind::kPort || n.arg == ArgKind::kPath ||
-      !names)
+      n.arg == ArgKind::kAddress || n.arg == ArgKind::kPort || n.arg == ArgKind::kPath || !names)
     return {};
   return names->Names(n.arg, so_far);
 }
