@@ -3,16 +3,16 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include <mutex>
-
+#include "absl/base/thread_annotations.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/mutex.h"
 
 namespace maglev::cli {
 namespace {
 
-std::mutex g_watch_mu;
-grpc::ClientContext* g_watch_ctx = nullptr;  // the watch in progress
+Mutex g_watch_mu;
+grpc::ClientContext* g_watch_ctx ABSL_GUARDED_BY(g_watch_mu) = nullptr;  // the watch in progress
 
 Style StyleFor(const Output& io) { return Style{io.color, UnixNowNs()}; }
 
@@ -278,7 +278,7 @@ int Watch(Client& c, const Parsed& p, const Output& io) {
 
   grpc::ClientContext ctx;
   {
-    std::lock_guard<std::mutex> lock(g_watch_mu);
+    MutexLock lock(g_watch_mu);
     g_watch_ctx = &ctx;
   }
   auto reader = c.stub().WatchEvents(&ctx, req);
@@ -292,7 +292,7 @@ int Watch(Client& c, const Parsed& p, const Output& io) {
   if (reached) ctx.TryCancel();
   grpc::Status st = reader->Finish();
   {
-    std::lock_guard<std::mutex> lock(g_watch_mu);
+    MutexLock lock(g_watch_mu);
     g_watch_ctx = nullptr;
   }
   if (st.ok()) return kExitOk;
@@ -399,7 +399,7 @@ std::vector<std::string> LiveNames::Names(ArgKind kind, const Parsed& so_far) {
 }
 
 bool CancelActiveWatch() {
-  std::lock_guard<std::mutex> lock(g_watch_mu);
+  MutexLock lock(g_watch_mu);
   if (!g_watch_ctx) return false;
   g_watch_ctx->TryCancel();
   return true;

@@ -22,7 +22,7 @@ std::string EventRing::IdOf(uint64_t seq) const {
 }
 
 uint64_t EventRing::Append(std::string_view type, std::string_view data, Clock::time_point now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   uint64_t seq = ++last_seq_;
   entries_.push_back(
       {seq, now, std::make_shared<const std::string>(FormatFrame(IdOf(seq), type, data))});
@@ -44,7 +44,7 @@ std::optional<uint64_t> EventRing::ResumeAfter(std::string_view id, Clock::time_
     return !s.empty() && ec == std::errc() && end == s.data() + s.size();
   };
   if (!parse(id.substr(0, dash), &epoch) || !parse(id.substr(dash + 1), &seq)) return std::nullopt;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ExpireLocked(now);
   if (epoch != epoch_ || seq > last_seq_) return std::nullopt;
   if (seq == last_seq_) return seq;
@@ -56,7 +56,7 @@ std::optional<uint64_t> EventRing::ResumeAfter(std::string_view id, Clock::time_
 EventRing::Batch EventRing::Collect(uint64_t after, size_t max_bytes, Clock::time_point now) {
   Batch b;
   b.last_seq = after;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ExpireLocked(now);
   if (after >= last_seq_) return b;
   if (entries_.empty() || entries_.front().seq > after + 1) {
@@ -76,12 +76,12 @@ EventRing::Batch EventRing::Collect(uint64_t after, size_t max_bytes, Clock::tim
 }
 
 uint64_t EventRing::last_seq() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return last_seq_;
 }
 
 size_t EventRing::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return entries_.size();
 }
 

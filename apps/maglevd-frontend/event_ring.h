@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace maglev::frontend {
 
@@ -63,14 +65,14 @@ class EventRing {
     Clock::time_point at;
     Frame frame;
   };
-  void ExpireLocked(Clock::time_point now);
+  void ExpireLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint64_t epoch_;
   const size_t max_events_;
   const Clock::duration max_age_;
-  mutable std::mutex mu_;
-  std::deque<Entry> entries_;
-  uint64_t last_seq_ = 0;
+  mutable Mutex mu_;
+  std::deque<Entry> entries_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace maglev::frontend

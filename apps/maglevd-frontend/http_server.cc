@@ -16,14 +16,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <condition_variable>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "assets.h"
 #include "common/log.h"
+#include "common/mutex.h"
 
 namespace maglev::frontend {
 
@@ -219,10 +219,10 @@ struct HttpServer::Impl {
   std::set<tcp::socket*> sse_sockets;  // SSE thread only: closed on shutdown
 
   // Admin calls in flight (gRPC threads complete them).
-  std::mutex rpc_mu;
-  std::condition_variable rpc_cv;
-  std::set<grpc::ClientContext*> rpc_contexts;
-  size_t rpc_outstanding = 0;
+  Mutex rpc_mu;
+  CondVar rpc_cv;
+  std::set<grpc::ClientContext*> rpc_contexts ABSL_GUARDED_BY(rpc_mu);
+  size_t rpc_outstanding ABSL_GUARDED_BY(rpc_mu) = 0;
 
   // Declared after what the coroutines' frames touch when the io_contexts
   // destroy them, and before the I/O objects that need them. `ioc` accepts
@@ -276,7 +276,7 @@ asio::awaitable<RpcResult<Resp>> HttpServer::Impl::Rpc(Start start, Req req) {
   state->req = std::move(req);
   state->ctx.set_deadline(std::chrono::system_clock::now() + opt.admin_timeout);
   {
-    std::lock_guard lock(rpc_mu);
+    MutexLock lock(rpc_mu);
     if (stopping) state->ctx.TryCancel();
     rpc_contexts.insert(&state->ctx);
     ++rpc_outstanding;
@@ -290,10 +290,10 @@ asio::awaitable<RpcResult<Resp>> HttpServer::Impl::Rpc(Start start, Req req) {
       asio::post(ioc, [state, h, s]() mutable {
         (*h)(RpcResult<Resp>{std::move(s), std::move(state->resp)});
       });
-      std::lock_guard lock(rpc_mu);
+      MutexLock lock(rpc_mu);
       rpc_contexts.erase(&state->ctx);
       --rpc_outstanding;
-      rpc_cv.notify_all();
+      rpc_cv.NotifyAll();
     });
   };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(RpcResult<Resp>)>(
@@ -742,9 +742,9 @@ HttpServer::HttpServer(HttpOptions options, Store& store, EventRing& ring,
 
 HttpServer::~HttpServer() {
   Shutdown();
-  std::unique_lock lock(impl_->rpc_mu);
+  MutexLock lock(impl_->rpc_mu);
   for (auto* ctx : impl_->rpc_contexts) ctx->TryCancel();
-  impl_->rpc_cv.wait(lock, [this] { return impl_->rpc_outstanding == 0; });
+  while (impl_->rpc_outstanding != 0) impl_->rpc_cv.Wait(impl_->rpc_mu);
 }
 
 absl::Status HttpServer::Listen() {
@@ -787,7 +787,7 @@ void HttpServer::Run() {
 void HttpServer::Shutdown() {
   if (impl_->stopping.exchange(true)) return;
   {
-    std::lock_guard lock(impl_->rpc_mu);
+    MutexLock lock(impl_->rpc_mu);
     for (auto* ctx : impl_->rpc_contexts) ctx->TryCancel();
   }
   // One post, to the request loop, which posts on to the SSE loop: Run()

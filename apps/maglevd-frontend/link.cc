@@ -48,48 +48,48 @@ void Link::Start() {
 
 void Link::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) return;
     stop_ = true;
     for (auto* ctx : in_flight_) ctx->TryCancel();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto* t : {&health_, &watch_, &work_}) {
     if (t->joinable()) t->join();
   }
 }
 
 bool Link::Stopping() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return stop_;
 }
 
 std::unique_ptr<grpc::ClientContext> Link::NewContext(std::chrono::milliseconds timeout) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (timeout.count() > 0) ctx->set_deadline(std::chrono::system_clock::now() + timeout);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (stop_) ctx->TryCancel();
   in_flight_.insert(ctx.get());
   return ctx;
 }
 
 void Link::Release(grpc::ClientContext* ctx) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   in_flight_.erase(ctx);
 }
 
 void Link::MarkDirty(const Dirty& d) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     dirty_.Merge(d);
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void Link::SetConnected(bool connected, const std::string& error) {
   bool changed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     changed = connected_ != connected;
     connected_ = connected;
     if (connected && changed) {
@@ -101,7 +101,7 @@ void Link::SetConnected(bool connected, const std::string& error) {
       for (auto* ctx : in_flight_) ctx->TryCancel();
     }
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   store_.SetConnected(name_, connected, error);
   if (changed) {
     if (connected) {
@@ -132,8 +132,11 @@ void Link::HealthLoop() {
       wait = backoff;
       backoff = std::min(backoff * 2, opt_.backoff_max);
     }
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, wait, [this] { return stop_ || health_kick_; });
+    auto until = std::chrono::steady_clock::now() + wait;
+    MutexLock lock(mu_);
+    while (!stop_ && !health_kick_) {
+      if (!cv_.WaitUntil(mu_, until)) break;
+    }
     if (stop_) return;
     health_kick_ = false;
   }
@@ -143,8 +146,8 @@ void Link::WatchLoop() {
   auto backoff = opt_.backoff_min;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || connected_; });
+      MutexLock lock(mu_);
+      while (!stop_ && !connected_) cv_.Wait(mu_);
       if (stop_) return;
     }
     maglev::WatchRequest req;
@@ -157,10 +160,10 @@ void Link::WatchLoop() {
     auto reader = stub_->WatchEvents(ctx.get(), req);
     // Whatever changed before the stream was up is picked up by a refresh.
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       full_pending_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     maglev::Event ev;
     while (reader->Read(&ev)) {
       Dirty d = store_.OnEvent(name_, ev);
@@ -172,19 +175,32 @@ void Link::WatchLoop() {
     LogInfo("maglevd-stream-end", {{"maglevd", name_}, {"error", Describe(s)}});
     SetConnected(false, "event stream: " + Describe(s));
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       health_kick_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     // A stream that keeps failing at once is retried with backoff.
     if (Clock::now() - started < std::chrono::seconds(2)) {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, backoff, [this] { return stop_; });
+      auto until = std::chrono::steady_clock::now() + backoff;
+      MutexLock lock(mu_);
+      while (!stop_) {
+        if (!cv_.WaitUntil(mu_, until)) break;
+      }
       backoff = std::min(backoff * 2, opt_.backoff_max);
     } else {
       backoff = opt_.backoff_min;
     }
   }
+}
+
+bool Link::WorkReady(Clock::time_point next_full) {
+  if (stop_) return true;
+  if (!connected_) return false;
+  if (full_pending_ || Clock::now() >= next_full) return true;
+  if (!dirty_.frontends.empty() || !dirty_.backends.empty() || dirty_.vpp_info || dirty_.full) {
+    return true;
+  }
+  return dirty_.lb_state && Clock::now() >= last_lb_ + opt_.lb_min_interval;
 }
 
 void Link::WorkLoop() {
@@ -193,20 +209,12 @@ void Link::WorkLoop() {
     bool full = false;
     Dirty d;
     {
-      std::unique_lock lock(mu_);
-      auto ready = [&] {
-        if (stop_) return true;
-        if (!connected_) return false;
-        if (full_pending_ || Clock::now() >= next_full) return true;
-        if (!dirty_.frontends.empty() || !dirty_.backends.empty() || dirty_.vpp_info ||
-            dirty_.full) {
-          return true;
-        }
-        return dirty_.lb_state && Clock::now() >= last_lb_ + opt_.lb_min_interval;
-      };
+      MutexLock lock(mu_);
       auto deadline = next_full;
       if (dirty_.lb_state) deadline = std::min(deadline, last_lb_ + opt_.lb_min_interval);
-      cv_.wait_until(lock, deadline, ready);
+      while (!WorkReady(next_full)) {
+        if (!cv_.WaitUntil(mu_, deadline)) break;
+      }
       if (stop_) return;
       if (!connected_) continue;
       full = full_pending_ || dirty_.full || Clock::now() >= next_full;
@@ -293,7 +301,7 @@ bool Link::FullRefresh() {
 
 void Link::FetchLbState() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     last_lb_ = Clock::now();
   }
   maglev::VPPLBState state;

@@ -17,13 +17,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "proto/maglev.grpc.pb.h"
 #include "store.h"
 
@@ -70,6 +70,9 @@ class Link {
   void Fetch(Dirty d);
   void FetchLbState();
   bool Stopping();
+  // Whether WorkLoop has something to do (or must stop).
+  bool WorkReady(std::chrono::steady_clock::time_point next_full)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string name_;
   const std::string address_;
@@ -78,16 +81,16 @@ class Link {
   Store& store_;
   const LinkOptions opt_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool connected_ = false;
-  uint64_t connect_gen_ = 0;  // bumped on every (re)connection
-  bool health_kick_ = false;
-  bool full_pending_ = false;
-  Dirty dirty_;
-  std::chrono::steady_clock::time_point last_lb_{};
-  std::set<grpc::ClientContext*> in_flight_;
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t connect_gen_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every (re)connection
+  bool health_kick_ ABSL_GUARDED_BY(mu_) = false;
+  bool full_pending_ ABSL_GUARDED_BY(mu_) = false;
+  Dirty dirty_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_lb_ ABSL_GUARDED_BY(mu_){};
+  std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
   std::thread health_, watch_, work_;
 };
 

@@ -94,7 +94,7 @@ Store::Store(EventRing& ring, std::function<void()> notify)
     : ring_(ring), notify_(std::move(notify)), now_ns_([] { return maglev::UnixNowNs(); }) {}
 
 void Store::AddMaglevd(const std::string& name, const std::string& address) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M& m = maglevds_[name];
   m.name = name;
   m.address = address;
@@ -105,12 +105,12 @@ void Store::AddMaglevd(const std::string& name, const std::string& address) {
 }
 
 std::vector<std::string> Store::MaglevdNames() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return order_;
 }
 
 bool Store::HasMaglevd(const std::string& m) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Find(m) != nullptr;
 }
 
@@ -148,7 +148,7 @@ void Store::RebuildStatus(M& m) {
 }
 
 void Store::SetConnected(const std::string& name, bool connected, const std::string& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   if (m->connected != connected) m->since_ns = now_ns_();
@@ -162,7 +162,7 @@ void Store::SetConnected(const std::string& name, bool connected, const std::str
 }
 
 void Store::SetVersion(const std::string& name, const maglev::VersionInfo& v) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   m->version = v;
@@ -170,7 +170,7 @@ void Store::SetVersion(const std::string& name, const maglev::VersionInfo& v) {
 }
 
 void Store::MarkRefreshed(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   m->last_refresh_ns = now_ns_();
@@ -209,7 +209,7 @@ void Store::RebuildVpp(M& m) {
 
 void Store::PutVppInfo(const std::string& name, const maglev::VPPInfo* info,
                        const std::string& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   m->vpp_ok = info != nullptr;
@@ -219,7 +219,7 @@ void Store::PutVppInfo(const std::string& name, const maglev::VPPInfo* info,
 }
 
 std::set<std::string> Store::PutLbState(const std::string& name, const maglev::VPPLBState* state) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> changed;
   M* m = Find(name);
   if (!m) return changed;
@@ -331,7 +331,7 @@ void Store::RebuildFrontend(M& m, const std::string& name) {
 }
 
 void Store::PutFrontend(const std::string& name, const maglev::FrontendInfo& fe) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   m->frontends[fe.name()] = fe;
@@ -339,7 +339,7 @@ void Store::PutFrontend(const std::string& name, const maglev::FrontendInfo& fe)
 }
 
 void Store::RemoveFrontend(const std::string& name, const std::string& fe) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m || !m->frontends.erase(fe)) return;
   m->frontend_json.erase(fe);
@@ -350,7 +350,7 @@ void Store::RetainFrontends(const std::string& name, const std::vector<std::stri
   std::set<std::string> keep(names.begin(), names.end());
   std::vector<std::string> gone;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     M* m = Find(name);
     if (!m) return;
     for (const auto& [fe, _] : m->frontends) {
@@ -415,7 +415,7 @@ void Store::RebuildBackend(M& m, const std::string& name) {
 }
 
 void Store::PutBackend(const std::string& name, const maglev::BackendInfo& be) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   maglev::BackendInfo merged = be;
@@ -437,7 +437,7 @@ void Store::PutBackend(const std::string& name, const maglev::BackendInfo& be) {
 }
 
 void Store::RemoveBackend(const std::string& name, const std::string& be) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m || !m->backends.erase(be)) return;
   m->backend_json.erase(be);
@@ -449,7 +449,7 @@ void Store::RetainBackends(const std::string& name, const std::vector<std::strin
   std::set<std::string> keep(names.begin(), names.end());
   std::vector<std::string> gone;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     M* m = Find(name);
     if (!m) return;
     for (const auto& [be, _] : m->backends) {
@@ -462,7 +462,7 @@ void Store::RetainBackends(const std::string& name, const std::vector<std::strin
 // ---------------------------------------------------------------- health checks
 
 void Store::PutHealthCheck(const std::string& name, const maglev::HealthCheckInfo& hc) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   json j = {{"name", hc.name()},
@@ -490,7 +490,7 @@ void Store::PutHealthCheck(const std::string& name, const maglev::HealthCheckInf
 }
 
 void Store::RetainHealthChecks(const std::string& name, const std::vector<std::string>& names) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   M* m = Find(name);
   if (!m) return;
   std::set<std::string> keep(names.begin(), names.end());
@@ -508,7 +508,7 @@ void Store::RetainHealthChecks(const std::string& name, const std::vector<std::s
 // ---------------------------------------------------------------- events
 
 Dirty Store::OnEvent(const std::string& name, const maglev::Event& ev) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Dirty dirty;
   M* m = Find(name);
   if (!m) return dirty;
@@ -670,7 +670,7 @@ std::string Store::MaglevdJsonLocked(const M& m) const {
 }
 
 std::string Store::StateJson() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out = "{\"event_id\":" + Quote(ring_.IdOf(ring_.last_seq())) + ",\"maglevds\":[";
   bool first = true;
   for (const auto& name : order_) {
@@ -683,7 +683,7 @@ std::string Store::StateJson() const {
 }
 
 std::optional<std::string> Store::MaglevdStateJson(const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const M* m = Find(name);
   if (!m) return std::nullopt;
   return "{\"event_id\":" + Quote(ring_.IdOf(ring_.last_seq())) +
@@ -691,7 +691,7 @@ std::optional<std::string> Store::MaglevdStateJson(const std::string& name) cons
 }
 
 std::string Store::MaglevdsJson() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out = "{\"maglevds\":[";
   bool first = true;
   for (const auto& name : order_) {
@@ -703,7 +703,7 @@ std::string Store::MaglevdsJson() const {
 }
 
 std::string Store::VersionJson() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   json ms = json::array();
   for (const auto& name : order_) {
     const M& m = maglevds_.at(name);

@@ -17,12 +17,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "event_ring.h"
 #include "proto/maglev.grpc.pb.h"
 
@@ -141,24 +142,26 @@ class Store {
     std::string status_json;
   };
 
-  M* Find(const std::string& m);
-  const M* Find(const std::string& m) const;
-  void Publish(std::string_view type, const std::string& data);
-  void RebuildStatus(M& m);
-  void RebuildVpp(M& m);
-  void RebuildFrontend(M& m, const std::string& name);
-  void RebuildBackend(M& m, const std::string& name);
-  std::string MaglevdJsonLocked(const M& m) const;
-  void OnLog(M& m, const maglev::LogEvent& log, Dirty* dirty);
-  void OnBackendEvent(M& m, const maglev::BackendEvent& ev, Dirty* dirty);
-  void MergeTransitions(maglev::BackendInfo* into, const maglev::BackendInfo& from) const;
+  M* Find(const std::string& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const M* Find(const std::string& m) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Publish(std::string_view type, const std::string& data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildStatus(M& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildVpp(M& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildFrontend(M& m, const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildBackend(M& m, const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string MaglevdJsonLocked(const M& m) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnLog(M& m, const maglev::LogEvent& log, Dirty* dirty) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnBackendEvent(M& m, const maglev::BackendEvent& ev, Dirty* dirty)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MergeTransitions(maglev::BackendInfo* into, const maglev::BackendInfo& from) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   EventRing& ring_;
   std::function<void()> notify_;
   std::function<int64_t()> now_ns_;
-  mutable std::mutex mu_;
-  std::map<std::string, M> maglevds_;
-  std::vector<std::string> order_;  // --server order
+  mutable Mutex mu_;
+  std::map<std::string, M> maglevds_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);  // --server order
 };
 
 }  // namespace maglev::frontend

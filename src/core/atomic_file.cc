@@ -67,46 +67,48 @@ AtomicFileWriter::AtomicFileWriter(std::string path, std::string what)
 
 AtomicFileWriter::~AtomicFileWriter() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 void AtomicFileWriter::Submit(std::string content) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = std::move(content);
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void AtomicFileWriter::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return !pending_ && !busy_; });
+  MutexLock lock(mu_);
+  while (pending_ || busy_) cv_.Wait(mu_);
 }
 
 uint64_t AtomicFileWriter::writes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return writes_;
 }
 
 uint64_t AtomicFileWriter::failures() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return failures_;
 }
 
 void AtomicFileWriter::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
   bool failing = false;
   for (;;) {
-    cv_.wait(lock, [this] { return pending_ || stop_; });
-    if (!pending_) return;  // stopping with nothing left to write
-    std::string content = std::move(*pending_);
-    pending_.reset();
-    busy_ = true;
-    lock.unlock();
+    std::string content;
+    {
+      MutexLock lock(mu_);
+      while (!pending_ && !stop_) cv_.Wait(mu_);
+      if (!pending_) return;  // stopping with nothing left to write
+      content = std::move(*pending_);
+      pending_.reset();
+      busy_ = true;
+    }
     absl::Status st = WriteFileAtomically(path_, content);
     // Logged when writes start failing and when they work again, not once
     // per attempt.
@@ -116,10 +118,10 @@ void AtomicFileWriter::Run() {
       LogInfo(what_ + "-write-ok", {{"path", path_}});
     }
     failing = !st.ok();
-    lock.lock();
+    MutexLock lock(mu_);
     busy_ = false;
     ++(st.ok() ? writes_ : failures_);
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 }
 

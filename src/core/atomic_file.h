@@ -9,14 +9,14 @@
 // submitted while a write is under way is written next.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "common/mutex.h"
 
 namespace maglev {
 
@@ -46,12 +46,13 @@ class AtomicFileWriter {
 
   const std::string path_;
   const std::string what_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<std::string> pending_;
-  bool busy_ = false;
-  bool stop_ = false;
-  uint64_t writes_ = 0, failures_ = 0;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::optional<std::string> pending_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

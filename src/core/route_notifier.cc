@@ -88,28 +88,32 @@ CommandQueue::CommandQueue() : thread_([this] { Run(); }) {}
 
 CommandQueue::~CommandQueue() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
     queue_.clear();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 void CommandQueue::Enqueue(Job job) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end();)
       it = it->key == job.key ? queue_.erase(it) : std::next(it);
     auto last = last_run_.find(job.key);
     if (last == last_run_.end() || last->second != job.value) queue_.push_back(std::move(job));
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void CommandQueue::Drain(Duration limit) {
-  std::unique_lock<std::mutex> lock(mu_);
-  bool idle = cv_.wait_for(lock, limit, [this] { return queue_.empty() && !busy_; });
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  MutexLock lock(mu_);
+  while (!queue_.empty() || busy_) {
+    if (!cv_.WaitUntil(mu_, deadline)) break;
+  }
+  bool idle = queue_.empty() && !busy_;
   if (!idle && !queue_.empty()) {
     LogWarn("route-notify-dropped",
             {{"commands", static_cast<int64_t>(queue_.size())}, {"reason", "shutting down"}});
@@ -118,20 +122,22 @@ void CommandQueue::Drain(Duration limit) {
 }
 
 uint64_t CommandQueue::runs() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return runs_;
 }
 
 void CommandQueue::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return !queue_.empty() || stop_; });
-    if (stop_ && queue_.empty()) return;
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
-    last_run_[job.key] = job.value;
-    busy_ = true;
-    lock.unlock();
+    Job job;
+    {
+      MutexLock lock(mu_);
+      while (queue_.empty() && !stop_) cv_.Wait(mu_);
+      if (stop_ && queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      last_run_[job.key] = job.value;
+      busy_ = true;
+    }
     CommandResult r = RunCommand(job.argv, job.env, job.timeout);
     std::string args;
     for (const std::string& a : job.argv) args += (args.empty() ? "" : " ") + a;
@@ -147,10 +153,10 @@ void CommandQueue::Run() {
     } else {
       LogInfo("route-notify", {{"command", args}});
     }
-    lock.lock();
+    MutexLock lock(mu_);
     busy_ = false;
     ++runs_;
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 }
 

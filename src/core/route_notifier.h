@@ -16,18 +16,18 @@
 // Runs on the core loop; the commands and the file writes never do.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "core/atomic_file.h"
 #include "lb/lb_stage.h"
 
@@ -67,12 +67,13 @@ class CommandQueue {
 
  private:
   void Run();
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;
-  std::map<std::string, std::string> last_run_;
-  bool busy_ = false, stop_ = false;
-  uint64_t runs_ = 0;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> last_run_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t runs_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 
