@@ -1,5 +1,6 @@
-// Status helpers shared by every module. Debian's Abseil (20220623) predates
-// absl's own RETURN_IF_ERROR/ASSIGN_OR_RETURN, so we carry small local ones.
+// Status helpers shared by every module. Debian's Abseil (20220623) has no
+// public RETURN_IF_ERROR/ASSIGN_OR_RETURN, so we carry small local ones,
+// prefixed MAGLEV_ so that they cannot collide with another library's.
 // Thread-agnostic.
 #pragma once
 
@@ -10,14 +11,14 @@
 #define MAGLEV_CONCAT(a, b) MAGLEV_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                        \
+#define MAGLEV_RETURN_IF_ERROR(expr)                 \
   do {                                               \
     ::absl::Status maglev_status_ = (expr);          \
     if (!maglev_status_.ok()) return maglev_status_; \
   } while (0)
 
-// `ASSIGN_OR_RETURN(T x, StatusOrExpr)`: declares/assigns x or returns the error.
-#define ASSIGN_OR_RETURN(lhs, expr) \
+// `MAGLEV_ASSIGN_OR_RETURN(T x, StatusOrExpr)`: declares/assigns x or returns the error.
+#define MAGLEV_ASSIGN_OR_RETURN(lhs, expr) \
   MAGLEV_ASSIGN_OR_RETURN_IMPL(MAGLEV_CONCAT(maglev_statusor_, __LINE__), lhs, expr)
 #define MAGLEV_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \

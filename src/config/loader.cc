@@ -317,7 +317,7 @@ absl::Status Loader::ForEachEntry(const YAML::Node& node, const std::string& pat
     const YAML::Node key_node = it->first;
     const YAML::Node value = it->second;
     int key_line = LineOf(key_node, line);
-    RETURN_IF_ERROR(Budget(key_line));
+    MAGLEV_RETURN_IF_ERROR(Budget(key_line));
     if (!key_node.IsScalar()) {
       return ParseError(path, key_line, "expected a plain key, got " + Describe(key_node));
     }
@@ -327,7 +327,7 @@ absl::Status Loader::ForEachEntry(const YAML::Node& node, const std::string& pat
       return ParseError(key_path, key_line, "unknown key " + Quote(key));
     }
     if (!seen.insert(key).second) return ParseError(key_path, key_line, "duplicate key");
-    RETURN_IF_ERROR(fn(key, key_path, key_line, value));
+    MAGLEV_RETURN_IF_ERROR(fn(key, key_path, key_line, value));
   }
   return absl::OkStatus();
 }
@@ -350,7 +350,7 @@ absl::Status Loader::ParseDocument(const YAML::Node& root) {
     }
     if (found) return ParseError(kDocument, line, "duplicate key \"maglev\"");
     found = true;
-    RETURN_IF_ERROR(ParseMaglev(value, line));
+    MAGLEV_RETURN_IF_ERROR(ParseMaglev(value, line));
   }
   if (!found) return ParseError(kDocument, 1, "missing top-level key \"maglev\"");
   return absl::OkStatus();
@@ -389,7 +389,7 @@ absl::Status Loader::ParseHealthChecker(const YAML::Node& node, const std::strin
       [&](const std::string& key, const std::string& kpath, int kline,
           const YAML::Node& v) -> absl::Status {
         if (key == "transition-history") {
-          ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
           if (n < 1 || n > kMaxTransitionHistory) {
             Error(kpath, kline,
                   absl::StrCat("must be within 1..", kMaxTransitionHistory, ", got ", n));
@@ -397,7 +397,7 @@ absl::Status Loader::ParseHealthChecker(const YAML::Node& node, const std::strin
             hc.transition_history = static_cast<int>(n);
           }
         } else {
-          ASSIGN_OR_RETURN(hc.netns, ReadString(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(hc.netns, ReadString(v, kpath, kline));
         }
         return absl::OkStatus();
       });
@@ -426,17 +426,17 @@ absl::Status Loader::ParseRoutes(const YAML::Node& node, const std::string& path
                 kpath, kline,
                 "expected a list (the command and its arguments), got " + Describe(v));
           for (size_t i = 0; i < v.size(); ++i) {
-            ASSIGN_OR_RETURN(std::string arg,
-                             ReadString(v[i], absl::StrCat(kpath, "[", i, "]"), kline));
+            MAGLEV_ASSIGN_OR_RETURN(std::string arg,
+                                    ReadString(v[i], absl::StrCat(kpath, "[", i, "]"), kline));
             r.notify_command.push_back(std::move(arg));
           }
           if (!r.notify_command.empty() && r.notify_command[0].empty())
             Error(kpath, kline, "the command must not be empty");
         } else if (key == "notify-timeout") {
-          ASSIGN_OR_RETURN(r.notify_timeout, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(r.notify_timeout, ReadDuration(v, kpath, kline));
           if (r.notify_timeout <= Duration::zero()) Error(kpath, kline, "must be > 0");
         } else {
-          ASSIGN_OR_RETURN(r.servable_file, ReadString(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(r.servable_file, ReadString(v, kpath, kline));
           if (!r.servable_file.empty() && r.servable_file[0] != '/')
             Error(kpath, kline, "must be an absolute path, got " + Quote(r.servable_file));
         }
@@ -451,14 +451,14 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
       "startup-min-delay",       "startup-max-delay", "stats-interval"};
   VppLbConfig& lb = config_.vpp_lb;
   Site min_site, max_site;
-  RETURN_IF_ERROR(ForEachEntry(
+  MAGLEV_RETURN_IF_ERROR(ForEachEntry(
       node, path, line, &kKeys,
       [&](const std::string& key, const std::string& kpath, int kline,
           const YAML::Node& v) -> absl::Status {
         if (key == "ipv4-src-address" || key == "ipv6-src-address") {
           bool want_v4 = key == "ipv4-src-address";
           (want_v4 ? ipv4_src_present_ : ipv6_src_present_) = true;
-          ASSIGN_OR_RETURN(IpAddress a, ReadAddress(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(IpAddress a, ReadAddress(v, kpath, kline));
           if (a.is_v4() != want_v4) {
             Error(kpath, kline,
                   absl::StrCat(a.ToString(), " is not an ", want_v4 ? "ipv4" : "ipv6", " address"));
@@ -468,17 +468,17 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
             (want_v4 ? lb.ipv4_src_address : lb.ipv6_src_address) = a;
           }
         } else if (key == "sync-interval") {
-          ASSIGN_OR_RETURN(lb.sync_interval, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(lb.sync_interval, ReadDuration(v, kpath, kline));
           if (lb.sync_interval <= Duration::zero()) Error(kpath, kline, "must be > 0");
         } else if (key == "stats-interval") {
-          ASSIGN_OR_RETURN(lb.stats_interval, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(lb.stats_interval, ReadDuration(v, kpath, kline));
           if (lb.stats_interval < std::chrono::milliseconds(100) ||
               lb.stats_interval > std::chrono::hours(1)) {
             Error(kpath, kline,
                   "must be within 100ms..1h, got " + FormatDuration(lb.stats_interval));
           }
         } else if (key == "flow-timeout") {
-          ASSIGN_OR_RETURN(lb.flow_timeout, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(lb.flow_timeout, ReadDuration(v, kpath, kline));
           if (lb.flow_timeout < std::chrono::seconds(1) ||
               lb.flow_timeout > std::chrono::seconds(120) ||
               lb.flow_timeout % std::chrono::seconds(1) != Duration::zero()) {
@@ -486,7 +486,7 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
                   "must be whole seconds within 1s..120s, got " + FormatDuration(lb.flow_timeout));
           }
         } else if (key == "sticky-buckets-per-core") {
-          ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
           if (!IsPowerOfTwo(n) || n > kMaxStickyBuckets) {
             Error(
                 kpath, kline,
@@ -495,7 +495,7 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
             lb.sticky_buckets_per_core = static_cast<uint32_t>(n);
           }
         } else if (key == "new-flows-table-length") {
-          ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
           if (!IsPowerOfTwo(n) || n > kMaxTableLength) {
             Error(kpath, kline,
                   absl::StrCat("must be a power of two within 1..", kMaxTableLength, ", got ", n));
@@ -503,10 +503,10 @@ absl::Status Loader::ParseVppLb(const YAML::Node& node, const std::string& path,
             lb.new_flows_table_length = static_cast<uint32_t>(n);
           }
         } else if (key == "startup-min-delay") {
-          ASSIGN_OR_RETURN(lb.startup_min_delay, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(lb.startup_min_delay, ReadDuration(v, kpath, kline));
           min_site = {kpath, kline};
         } else {
-          ASSIGN_OR_RETURN(lb.startup_max_delay, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(lb.startup_max_delay, ReadDuration(v, kpath, kline));
           max_site = {kpath, kline};
         }
         return absl::OkStatus();
@@ -539,12 +539,12 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
   hc.line = line;
   bool have_type = false, have_fast = false, have_down = false;
   Site port_site, http_site, tcp_site;
-  RETURN_IF_ERROR(ForEachEntry(
+  MAGLEV_RETURN_IF_ERROR(ForEachEntry(
       node, path, line, &kKeys,
       [&](const std::string& key, const std::string& kpath, int kline,
           const YAML::Node& v) -> absl::Status {
         if (key == "type") {
-          ASSIGN_OR_RETURN(std::string t, ReadString(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(std::string t, ReadString(v, kpath, kline));
           if (t == "icmp") {
             hc.type = CheckType::kIcmp;
           } else if (t == "tcp") {
@@ -560,7 +560,7 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
           }
           have_type = true;
         } else if (key == "port") {
-          ASSIGN_OR_RETURN(int64_t p, ReadInt(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(int64_t p, ReadInt(v, kpath, kline));
           port_site = {kpath, kline};
           if (p < 1 || p > 65535) {
             Error(kpath, kline, absl::StrCat("must be within 1..65535, got ", p));
@@ -568,11 +568,11 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
             hc.port = static_cast<uint16_t>(p);
           }
         } else if (key == "slow-start") {
-          ASSIGN_OR_RETURN(hc.slow_start, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(hc.slow_start, ReadDuration(v, kpath, kline));
           if (hc.slow_start < Duration::zero()) Error(kpath, kline, "must be >= 0");
         } else if (key == "interval" || key == "fast-interval" || key == "down-interval" ||
                    key == "timeout") {
-          ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
           if (d <= Duration::zero()) Error(kpath, kline, "must be > 0");
           if (key == "interval") {
             hc.interval = d;
@@ -586,7 +586,7 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
             hc.timeout = d;
           }
         } else if (key == "rise" || key == "fall") {
-          ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(int64_t n, ReadInt(v, kpath, kline));
           if (n < 1 || n > kMaxRiseFall) {
             Error(kpath, kline, absl::StrCat("must be within 1..", kMaxRiseFall, ", got ", n));
           } else {
@@ -594,7 +594,7 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
           }
         } else if (key == "probe-ipv4-src" || key == "probe-ipv6-src") {
           bool want_v4 = key == "probe-ipv4-src";
-          ASSIGN_OR_RETURN(IpAddress a, ReadAddress(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(IpAddress a, ReadAddress(v, kpath, kline));
           if (a.is_v4() != want_v4) {
             Error(kpath, kline,
                   absl::StrCat(a.ToString(), " is not an ", want_v4 ? "ipv4" : "ipv6", " address"));
@@ -603,10 +603,10 @@ absl::Status Loader::ParseHealthCheck(const std::string& name, const YAML::Node&
           }
         } else if (key == "http") {
           http_site = {kpath, kline};
-          RETURN_IF_ERROR(ParseHttp(v, kpath, kline, &hc.http));
+          MAGLEV_RETURN_IF_ERROR(ParseHttp(v, kpath, kline, &hc.http));
         } else {
           tcp_site = {kpath, kline};
-          RETURN_IF_ERROR(ParseTcp(v, kpath, kline, &hc.tcp));
+          MAGLEV_RETURN_IF_ERROR(ParseTcp(v, kpath, kline, &hc.tcp));
         }
         return absl::OkStatus();
       }));
@@ -647,10 +647,10 @@ absl::Status Loader::ParseHttp(const YAML::Node& node, const std::string& path, 
       [&](const std::string& key, const std::string& kpath, int kline,
           const YAML::Node& v) -> absl::Status {
         if (key == "insecure-skip-verify") {
-          ASSIGN_OR_RETURN(http->insecure_skip_verify, ReadBool(v, kpath, kline));
+          MAGLEV_ASSIGN_OR_RETURN(http->insecure_skip_verify, ReadBool(v, kpath, kline));
           return absl::OkStatus();
         }
-        ASSIGN_OR_RETURN(std::string s, ReadString(v, kpath, kline));
+        MAGLEV_ASSIGN_OR_RETURN(std::string s, ReadString(v, kpath, kline));
         if (key == "path") {
           if (s.empty() || s[0] != '/') {
             Error(kpath, kline, "must start with \"/\", got " + Quote(s));
@@ -683,11 +683,12 @@ absl::Status Loader::ParseTcp(const YAML::Node& node, const std::string& path, i
                       [&](const std::string& key, const std::string& kpath, int kline,
                           const YAML::Node& v) -> absl::Status {
                         if (key == "ssl") {
-                          ASSIGN_OR_RETURN(tcp->ssl, ReadBool(v, kpath, kline));
+                          MAGLEV_ASSIGN_OR_RETURN(tcp->ssl, ReadBool(v, kpath, kline));
                         } else if (key == "insecure-skip-verify") {
-                          ASSIGN_OR_RETURN(tcp->insecure_skip_verify, ReadBool(v, kpath, kline));
+                          MAGLEV_ASSIGN_OR_RETURN(tcp->insecure_skip_verify,
+                                                  ReadBool(v, kpath, kline));
                         } else {
-                          ASSIGN_OR_RETURN(tcp->server_name, ReadString(v, kpath, kline));
+                          MAGLEV_ASSIGN_OR_RETURN(tcp->server_name, ReadString(v, kpath, kline));
                           if (HasSpaceOrControl(tcp->server_name)) {
                             Error(kpath, kline, "must not contain spaces or control characters");
                           }
@@ -708,28 +709,28 @@ absl::Status Loader::ParseBackend(const std::string& name, const YAML::Node& nod
   auto on_entry = [&](const std::string& key, const std::string& kpath, int kline,
                       const YAML::Node& v) -> absl::Status {
     if (key == "address") {
-      ASSIGN_OR_RETURN(be.address, ReadAddress(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(be.address, ReadAddress(v, kpath, kline));
       have_address = true;
       if (std::string why = DataplaneAddressProblem(be.address); !why.empty()) {
         Error(kpath, kline, why);
         address_unusable = true;
       }
     } else if (key == "healthcheck") {
-      ASSIGN_OR_RETURN(be.healthcheck, ReadString(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(be.healthcheck, ReadString(v, kpath, kline));
       backend_healthcheck_sites_[name] = {kpath, kline};
     } else if (key == "slow-start") {
-      ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(Duration d, ReadDuration(v, kpath, kline));
       if (d < Duration::zero()) Error(kpath, kline, "must be >= 0");
       be.slow_start = d;
     } else if (key == "drain-timeout") {
-      ASSIGN_OR_RETURN(be.drain_timeout, ReadDuration(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(be.drain_timeout, ReadDuration(v, kpath, kline));
       if (be.drain_timeout <= Duration::zero()) Error(kpath, kline, "must be > 0");
     } else {
-      ASSIGN_OR_RETURN(be.enabled, ReadBool(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(be.enabled, ReadBool(v, kpath, kline));
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(ForEachEntry(node, path, line, &kKeys, on_entry));
+  MAGLEV_RETURN_IF_ERROR(ForEachEntry(node, path, line, &kKeys, on_entry));
   if (!have_address) Error(path, line, "missing address");
   if (!have_address || address_unusable) backends_without_address_.insert(name);
   config_.backends[name] = std::move(be);
@@ -752,16 +753,16 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
   auto on_entry = [&](const std::string& key, const std::string& kpath, int kline,
                       const YAML::Node& v) -> absl::Status {
     if (key == "description") {
-      ASSIGN_OR_RETURN(fe.description, ReadString(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(fe.description, ReadString(v, kpath, kline));
     } else if (key == "address") {
-      ASSIGN_OR_RETURN(fe.address, ReadAddress(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(fe.address, ReadAddress(v, kpath, kline));
       have_address = true;
       if (std::string why = DataplaneAddressProblem(fe.address); !why.empty()) {
         Error(kpath, kline, why);
         address_unusable = true;
       }
     } else if (key == "protocol") {
-      ASSIGN_OR_RETURN(std::string p, ReadString(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(std::string p, ReadString(v, kpath, kline));
       if (p == "tcp") {
         fe.protocol = Protocol::kTcp;
       } else if (p == "udp") {
@@ -772,23 +773,23 @@ absl::Status Loader::ParseFrontend(const std::string& name, const YAML::Node& no
         return ParseError(kpath, kline, "invalid protocol " + Quote(p) + " (want tcp, udp or any)");
       }
     } else if (key == "port") {
-      ASSIGN_OR_RETURN(port, ReadInt(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(port, ReadInt(v, kpath, kline));
       port_site = {kpath, kline};
     } else if (key == "src-ip-sticky") {
-      ASSIGN_OR_RETURN(fe.src_ip_sticky, ReadBool(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(fe.src_ip_sticky, ReadBool(v, kpath, kline));
     } else if (key == "flush-on-down") {
-      ASSIGN_OR_RETURN(fe.flush_on_down, ReadBool(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(fe.flush_on_down, ReadBool(v, kpath, kline));
     } else if (key == "failback-delay") {
-      ASSIGN_OR_RETURN(fe.failback_delay, ReadDuration(v, kpath, kline));
+      MAGLEV_ASSIGN_OR_RETURN(fe.failback_delay, ReadDuration(v, kpath, kline));
       if (fe.failback_delay < Duration::zero()) Error(kpath, kline, "must be >= 0");
     } else {
       have_pools = true;
-      RETURN_IF_ERROR(ParsePools(v, kpath, kline, &fe, &site));
+      MAGLEV_RETURN_IF_ERROR(ParsePools(v, kpath, kline, &fe, &site));
       if (fe.pools.empty()) Error(kpath, kline, "no pools");
     }
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(ForEachEntry(node, path, line, &kKeys, on_entry));
+  MAGLEV_RETURN_IF_ERROR(ForEachEntry(node, path, line, &kKeys, on_entry));
   if (!have_address) Error(path, line, "missing address");
   const char* proto = ProtocolName(fe.protocol);
   bool port_ok = false;
@@ -824,19 +825,19 @@ absl::Status Loader::ParsePools(const YAML::Node& node, const std::string& path,
     const YAML::Node item = node[i];
     std::string ppath = absl::StrCat(path, "[", i, "]");
     int pline = LineOf(item, line);
-    RETURN_IF_ERROR(Budget(pline));
+    MAGLEV_RETURN_IF_ERROR(Budget(pline));
     if (!item.IsMap() && !item.IsNull()) {
       return ParseError(ppath, pline, "expected a map, got " + Describe(item));
     }
     Pool pool;
     PoolSite psite{ppath, pline, {}};
     bool have_name = false, have_backends = false;
-    RETURN_IF_ERROR(ForEachEntry(
+    MAGLEV_RETURN_IF_ERROR(ForEachEntry(
         item, ppath, pline, &kPoolKeys,
         [&](const std::string& key, const std::string& kpath, int kline,
             const YAML::Node& v) -> absl::Status {
           if (key == "name") {
-            ASSIGN_OR_RETURN(pool.name, ReadString(v, kpath, kline));
+            MAGLEV_ASSIGN_OR_RETURN(pool.name, ReadString(v, kpath, kline));
             have_name = true;
             if (pool.name.empty() || HasSpaceOrControl(pool.name)) {
               CheckName(pool.name, kpath, kline);
@@ -848,17 +849,17 @@ absl::Status Loader::ParsePools(const YAML::Node& node, const std::string& path,
             return absl::OkStatus();
           }
           have_backends = true;
-          RETURN_IF_ERROR(ForEachEntry(
+          MAGLEV_RETURN_IF_ERROR(ForEachEntry(
               v, kpath, kline, nullptr,
               [&](const std::string& be_name, const std::string& bpath, int bline,
                   const YAML::Node& bv) -> absl::Status {
                 PoolBackend pb;
                 pb.backend = be_name;
-                RETURN_IF_ERROR(ForEachEntry(
+                MAGLEV_RETURN_IF_ERROR(ForEachEntry(
                     bv, bpath, bline, &kBackendKeys,
                     [&](const std::string&, const std::string& wpath, int wline,
                         const YAML::Node& w) -> absl::Status {
-                      ASSIGN_OR_RETURN(int64_t weight, ReadInt(w, wpath, wline));
+                      MAGLEV_ASSIGN_OR_RETURN(int64_t weight, ReadInt(w, wpath, wline));
                       if (weight < 0 || weight > 100) {
                         Error(wpath, wline, absl::StrCat("must be within 0..100, got ", weight));
                       } else {

@@ -63,7 +63,7 @@ absl::Status ValidateWeight(uint8_t weight) {
 
 template <typename Rep>
 absl::StatusOr<int32_t> ReadRetval(const std::vector<uint8_t>& payload) {
-  ASSIGN_OR_RETURN(Rep rep, m::Decode<Rep>(payload));
+  MAGLEV_ASSIGN_OR_RETURN(Rep rep, m::Decode<Rep>(payload));
   return rep.retval;
 }
 
@@ -109,7 +109,7 @@ LbClient::~LbClient() { Close(); }
 absl::Status LbClient::Connect(const std::string& socket_path, std::chrono::milliseconds timeout) {
   Close();
   transport_.set_timeout(timeout);
-  RETURN_IF_ERROR(transport_.Connect(socket_path, kCoreMessages));
+  MAGLEV_RETURN_IF_ERROR(transport_.Connect(socket_path, kCoreMessages));
 
   auto has = [&](std::string_view n) { return transport_.HasMessage(n); };
   std::vector<std::string_view> needed(std::begin(kLegacyLbMessages), std::end(kLegacyLbMessages));
@@ -176,19 +176,19 @@ absl::StatusOr<std::vector<Det>> LbClient::CountedDump(const Req& req) {
 
 absl::StatusOr<uint32_t> LbClient::ControlPing() {
   if (!connected()) return NotConnected();
-  ASSIGN_OR_RETURN(auto rep, CountedCall<m::ControlPingReply>(m::ControlPing{}));
+  MAGLEV_ASSIGN_OR_RETURN(auto rep, CountedCall<m::ControlPingReply>(m::ControlPing{}));
   return rep.vpe_pid;
 }
 
 absl::StatusOr<VppVersionInfo> LbClient::ShowVersion() {
   if (!connected()) return NotConnected();
-  ASSIGN_OR_RETURN(auto rep, CountedCall<m::ShowVersionReply>(m::ShowVersion{}));
+  MAGLEV_ASSIGN_OR_RETURN(auto rep, CountedCall<m::ShowVersionReply>(m::ShowVersion{}));
   VppVersionInfo info;
   info.program = rep.program;
   info.version = rep.version;
   info.build_date = rep.build_date;
   info.build_directory = rep.build_directory;
-  ASSIGN_OR_RETURN(info.vpe_pid, ControlPing());
+  MAGLEV_ASSIGN_OR_RETURN(info.vpe_pid, ControlPing());
   return info;
 }
 
@@ -200,7 +200,7 @@ absl::StatusOr<std::string> LbClient::CliInband(const std::string& command) {
   }
   m::CliInband req;
   req.cmd = command;
-  ASSIGN_OR_RETURN(auto rep, CountedCall<m::CliInbandReply>(req));
+  MAGLEV_ASSIGN_OR_RETURN(auto rep, CountedCall<m::CliInbandReply>(req));
   return rep.reply;
 }
 
@@ -233,7 +233,7 @@ absl::StatusOr<LbConf> LbClient::ConfGet() {
   if (level_ == LbApiLevel::kLegacy) {
     return absl::UnimplementedError("lb_conf_get needs lb API 1.2.0 (this VPP has the legacy API)");
   }
-  ASSIGN_OR_RETURN(auto rep, CountedCall<m::LbConfGetReply>(m::LbConfGet{}));
+  MAGLEV_ASSIGN_OR_RETURN(auto rep, CountedCall<m::LbConfGetReply>(m::LbConfGet{}));
   LbConf conf;
   conf.ip4_src_address = rep.ip4_src_address;
   conf.ip6_src_address = rep.ip6_src_address;
@@ -258,7 +258,7 @@ absl::Status LbClient::RunOne(const LbCall& call) {
 absl::StatusOr<std::vector<VipInfo>> LbClient::DumpVips() {
   if (!connected()) return NotConnected();
   // The request's filter fields are ignored by VPP (quirk 1).
-  ASSIGN_OR_RETURN(auto details, CountedDump<m::LbVipDetails>(m::LbVipDump{}));
+  MAGLEV_ASSIGN_OR_RETURN(auto details, CountedDump<m::LbVipDetails>(m::LbVipDump{}));
   std::vector<VipInfo> out;
   out.reserve(details.size());
   for (const auto& d : details) {
@@ -279,7 +279,7 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAllAses() {
   // An all-zero address in the filter means "every VIP" (quirk 2); the
   // filter itself is unusable for IPv4 VIPs, so it is never used.
   auto dump = [&]<typename Req>(const Req& req) -> absl::StatusOr<std::vector<AsInfo>> {
-    ASSIGN_OR_RETURN(auto details, CountedDump<typename Req::Details>(req));
+    MAGLEV_ASSIGN_OR_RETURN(auto details, CountedDump<typename Req::Details>(req));
     std::vector<AsInfo> out;
     out.reserve(details.size());
     for (const auto& d : details) {
@@ -301,7 +301,7 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAllAses() {
 }
 
 absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAses(const VipKey& vip) {
-  ASSIGN_OR_RETURN(auto all, DumpAllAses());
+  MAGLEV_ASSIGN_OR_RETURN(auto all, DumpAllAses());
   VipKey want = vip.Normalized();
   std::vector<AsInfo> out;
   for (auto& a : all) {
@@ -313,7 +313,7 @@ absl::StatusOr<std::vector<AsInfo>> LbClient::DumpAses(const VipKey& vip) {
 template <typename Req>
 absl::StatusOr<LbClient::Prepared> LbClient::PrepareTyped(const Req& req) {
   using Rep = typename Req::Reply;
-  ASSIGN_OR_RETURN(VppRawCall raw, transport_.PrepareCall<Rep>(req));
+  MAGLEV_ASSIGN_OR_RETURN(VppRawCall raw, transport_.PrepareCall<Rep>(req));
   return Prepared{std::move(raw), &ReadRetval<Rep>};
 }
 
@@ -335,7 +335,7 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
       Overloaded{
           [&](const LbAddVip& c) -> absl::StatusOr<Prepared> {
             const VipSpec& s = c.spec;
-            RETURN_IF_ERROR(ValidateKey(s.key));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(s.key));
             // 0 passes VPP's check and makes it allocate a 2^32-entry table.
             if (!IsPowerOfTwo(s.new_flows_table_length)) {
               return absl::InvalidArgumentError(
@@ -361,7 +361,7 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
                 });
           },
           [&](const LbDelVip& c) -> absl::StatusOr<Prepared> {
-            RETURN_IF_ERROR(ValidateKey(c.key));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(c.key));
             return PrepareEither<m::LbAddDelVip, m::LbAddDelVipV2>(
                 has_vip_v2_, c.key, [&](auto& req) {
                   // A delete ignores the table length, but 0 is never put on
@@ -371,8 +371,8 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
                 });
           },
           [&](const LbAddAs& c) -> absl::StatusOr<Prepared> {
-            RETURN_IF_ERROR(ValidateKey(c.vip));
-            RETURN_IF_ERROR(ValidateWeight(c.weight));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(c.vip));
+            MAGLEV_RETURN_IF_ERROR(ValidateWeight(c.weight));
             return PrepareEither<m::LbAddDelAs, m::LbAddDelAsV2>(weights, c.vip, [&](auto& req) {
               req.as_address = c.address;
               if constexpr (requires { req.weight; }) req.weight = c.weight;
@@ -380,7 +380,7 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
             });
           },
           [&](const LbDelAs& c) -> absl::StatusOr<Prepared> {
-            RETURN_IF_ERROR(ValidateKey(c.vip));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(c.vip));
             return PrepareEither<m::LbAddDelAs, m::LbAddDelAsV2>(weights, c.vip, [&](auto& req) {
               req.as_address = c.address;
               req.is_del = true;
@@ -393,8 +393,8 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
                   absl::StrCat("lb_as_set_weight needs lb API 1.2.0 with weights (this VPP: ",
                                m::Sv(LbApiLevelName(level_)), ")"));
             }
-            RETURN_IF_ERROR(ValidateKey(c.vip));
-            RETURN_IF_ERROR(ValidateWeight(c.weight));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(c.vip));
+            MAGLEV_RETURN_IF_ERROR(ValidateWeight(c.weight));
             auto req = Selecting<m::LbAsSetWeight>(c.vip.Normalized());
             req.as_address = c.address;
             req.weight = c.weight;
@@ -402,7 +402,7 @@ absl::StatusOr<LbClient::Prepared> LbClient::Prepare(const LbCall& call) {
             return PrepareTyped(req);
           },
           [&](const LbFlushVip& c) -> absl::StatusOr<Prepared> {
-            RETURN_IF_ERROR(ValidateKey(c.key));
+            MAGLEV_RETURN_IF_ERROR(ValidateKey(c.key));
             return PrepareTyped(Selecting<m::LbFlushVip>(c.key.Normalized()));
           },
           [&](const LbSetConf& c) -> absl::StatusOr<Prepared> {

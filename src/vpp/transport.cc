@@ -126,7 +126,7 @@ absl::Status VppTransport::Connect(const std::string& socket_path,
     return Fatal(absl::InternalError(absl::StrCat("fcntl(O_NONBLOCK): ", ErrnoText(errno))));
   }
 
-  RETURN_IF_ERROR(Handshake(NextContext()));
+  MAGLEV_RETURN_IF_ERROR(Handshake(NextContext()));
 
   std::vector<std::string_view> missing;
   for (std::string_view name : required) {
@@ -299,11 +299,11 @@ absl::Status VppTransport::Pump(OnFrame&& on_frame, Done&& done) {
     bool progress = false;
     if (out_pos_ < out_.size()) {
       size_t before = out_pos_;
-      RETURN_IF_ERROR(WriteSome());
+      MAGLEV_RETURN_IF_ERROR(WriteSome());
       progress = out_.empty() || out_pos_ != before;
     }
     frames.clear();
-    RETURN_IF_ERROR(ReadSome(&frames));
+    MAGLEV_RETURN_IF_ERROR(ReadSome(&frames));
     for (auto& f : frames) on_frame(f);
     if (!frames.empty()) progress = true;
     if (done()) {
@@ -319,7 +319,7 @@ absl::Status VppTransport::Pump(OnFrame&& on_frame, Done&& done) {
       deadline = Clock::now() + options_.timeout;
       continue;
     }
-    RETURN_IF_ERROR(WaitIo(out_pos_ < out_.size(), deadline));
+    MAGLEV_RETURN_IF_ERROR(WaitIo(out_pos_ < out_.size(), deadline));
   }
 }
 
@@ -327,13 +327,13 @@ absl::Status VppTransport::ServiceIdle() {
   if (!connected()) return absl::UnavailableError("not connected to VPP");
   std::vector<std::vector<uint8_t>> frames;
   eof_ = false;
-  RETURN_IF_ERROR(ReadSome(&frames));
+  MAGLEV_RETURN_IF_ERROR(ReadSome(&frames));
   for (const auto& f : frames) {
     ++stats_.frames_received;
     if (!MaybeAnswerKeepalive(f)) ++stats_.unsolicited_frames;
   }
   if (eof_) return Fatal(absl::UnavailableError("VPP closed the API connection"));
-  if (out_pos_ < out_.size()) RETURN_IF_ERROR(WriteSome());
+  if (out_pos_ < out_.size()) MAGLEV_RETURN_IF_ERROR(WriteSome());
   return absl::OkStatus();
 }
 

@@ -204,8 +204,8 @@ absl::StatusOr<uint16_t> VppTransport::MsgIdOf() const {
 template <typename Rep, typename Req>
 absl::StatusOr<VppRawCall> VppTransport::PrepareCall(const Req& req, bool is_dump) {
   if (!connected()) return absl::UnavailableError("not connected to VPP");
-  ASSIGN_OR_RETURN(uint16_t req_id, MsgIdOf<Req>());
-  ASSIGN_OR_RETURN(uint16_t rep_id, MsgIdOf<Rep>());
+  MAGLEV_ASSIGN_OR_RETURN(uint16_t req_id, MsgIdOf<Req>());
+  MAGLEV_ASSIGN_OR_RETURN(uint16_t rep_id, MsgIdOf<Rep>());
   VppRawCall call;
   call.context = NextContext();
   call.payload = vppmsg::Encode(req, {req_id, client_index_, call.context});
@@ -217,21 +217,21 @@ absl::StatusOr<VppRawCall> VppTransport::PrepareCall(const Req& req, bool is_dum
 
 template <typename Rep, typename Req>
 absl::StatusOr<Rep> VppTransport::Call(const Req& req) {
-  ASSIGN_OR_RETURN(VppRawCall call, PrepareCall<Rep>(req));
-  RETURN_IF_ERROR(Execute(std::span<VppRawCall>(&call, 1)));
-  RETURN_IF_ERROR(call.status);
+  MAGLEV_ASSIGN_OR_RETURN(VppRawCall call, PrepareCall<Rep>(req));
+  MAGLEV_RETURN_IF_ERROR(Execute(std::span<VppRawCall>(&call, 1)));
+  MAGLEV_RETURN_IF_ERROR(call.status);
   return vppmsg::Decode<Rep>(call.responses.front());
 }
 
 template <typename Det, typename Req>
 absl::StatusOr<std::vector<Det>> VppTransport::Dump(const Req& req) {
-  ASSIGN_OR_RETURN(VppRawCall call, PrepareCall<Det>(req, /*is_dump=*/true));
-  RETURN_IF_ERROR(Execute(std::span<VppRawCall>(&call, 1)));
-  RETURN_IF_ERROR(call.status);
+  MAGLEV_ASSIGN_OR_RETURN(VppRawCall call, PrepareCall<Det>(req, /*is_dump=*/true));
+  MAGLEV_RETURN_IF_ERROR(Execute(std::span<VppRawCall>(&call, 1)));
+  MAGLEV_RETURN_IF_ERROR(call.status);
   std::vector<Det> out;
   out.reserve(call.responses.size());
   for (const auto& payload : call.responses) {
-    ASSIGN_OR_RETURN(Det d, vppmsg::Decode<Det>(payload));
+    MAGLEV_ASSIGN_OR_RETURN(Det d, vppmsg::Decode<Det>(payload));
     out.push_back(std::move(d));
   }
   return out;

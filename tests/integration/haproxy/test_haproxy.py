@@ -202,7 +202,10 @@ class HaproxyCli:
                             break
                         chunks.append(chunk)
                     return b"".join(chunks).decode()
-            except (FileNotFoundError, ConnectionRefusedError):
+            # BlockingIOError: connect() on a Unix socket with a timeout
+            # (non-blocking underneath) says EAGAIN while HAProxy's one
+            # thread has not yet accepted the connections before ours.
+            except (FileNotFoundError, ConnectionRefusedError, BlockingIOError):
                 if attempt == 49:
                     raise
                 time.sleep(0.02)
