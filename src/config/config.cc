@@ -52,4 +52,16 @@ std::vector<std::string> Config::ReferencedBackends() const {
   return {names.begin(), names.end()};
 }
 
+const PoolBackend* Config::FindPoolBackend(const std::string& frontend, const std::string& pool,
+                                           const std::string& backend) const {
+  auto it = frontends.find(frontend);
+  if (it == frontends.end()) return nullptr;
+  for (const Pool& p : it->second.pools) {
+    if (p.name != pool) continue;
+    for (const PoolBackend& pb : p.backends)
+      if (pb.backend == backend) return &pb;
+  }
+  return nullptr;
+}
+
 }  // namespace maglev

@@ -144,6 +144,9 @@ struct Config {
   std::vector<std::string> ReferencedBackends() const;
   // A backend's slow start: its own, else its health check's, else 0.
   Duration SlowStartOf(const Backend& b) const;
+  // The pool entry `backend` of `frontend`'s pool `pool`, or nullptr.
+  const PoolBackend* FindPoolBackend(const std::string& frontend, const std::string& pool,
+                                     const std::string& backend) const;
 };
 
 }  // namespace maglev

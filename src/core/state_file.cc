@@ -202,18 +202,6 @@ PersistedState DecodeOrThrow(std::string_view text) {
   return st;
 }
 
-const PoolBackend* FindPoolBackend(const Config& cfg, const std::string& fe,
-                                   const std::string& pool, const std::string& backend) {
-  auto it = cfg.frontends.find(fe);
-  if (it == cfg.frontends.end()) return nullptr;
-  for (const Pool& p : it->second.pools) {
-    if (p.name != pool) continue;
-    for (const PoolBackend& pb : p.backends)
-      if (pb.backend == backend) return &pb;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 std::string EncodeState(const PersistedState& state) {
@@ -336,7 +324,7 @@ RestorePlan PlanRestore(const PersistedState& state, const Config& config, int64
     }
   }
   for (const PersistedWeight& w : state.weights) {
-    const PoolBackend* pb = FindPoolBackend(config, w.frontend, w.pool, w.backend);
+    const PoolBackend* pb = config.FindPoolBackend(w.frontend, w.pool, w.backend);
     std::string what = "weight " + w.frontend + "/" + w.pool + "/" + w.backend;
     if (!pb) {
       plan.dropped.push_back(what + ": not in the configuration");
@@ -374,7 +362,7 @@ PersistedState CaptureState(const Pipeline& pipeline,
   }
   for (const auto& [key, w] : lb.weight_overrides()) {
     const auto& [fe, pool, backend] = key;
-    const PoolBackend* pb = FindPoolBackend(cfg, fe, pool, backend);
+    const PoolBackend* pb = cfg.FindPoolBackend(fe, pool, backend);
     if (!pb) continue;
     st.weights.push_back({fe, pool, backend, w, pb->weight});
   }

@@ -19,18 +19,6 @@ std::map<std::string, std::vector<std::string>> IndexFrontends(const Config& cfg
   return out;
 }
 
-const PoolBackend* FindPoolBackend(const Config& cfg, const std::string& fe,
-                                   const std::string& pool, const std::string& backend) {
-  auto it = cfg.frontends.find(fe);
-  if (it == cfg.frontends.end()) return nullptr;
-  for (const Pool& p : it->second.pools) {
-    if (p.name != pool) continue;
-    for (const PoolBackend& pb : p.backends)
-      if (pb.backend == backend) return &pb;
-  }
-  return nullptr;
-}
-
 // Why the active pool moved from `from` to `to` (pool names, "" for none).
 std::string PoolChangeReason(const Frontend& fe, const std::string& from, const std::string& to) {
   auto index = [&fe](const std::string& name) {
@@ -68,7 +56,7 @@ void LbStage::Start(std::shared_ptr<const Config> config, const LbRestore* resto
   if (restore) {
     for (const auto& [key, w] : restore->overrides) {
       const auto& [fe, pool, backend] = key;
-      if (FindPoolBackend(*config_, fe, pool, backend) && w >= 0 && w <= 100) overrides_[key] = w;
+      if (config_->FindPoolBackend(fe, pool, backend) && w >= 0 && w <= 100) overrides_[key] = w;
     }
     int64_t now = dispatcher_.WallNowNs();
     for (const auto& [backend, deadline] : restore->drains) {
@@ -432,7 +420,7 @@ absl::Status LbStage::SetWeight(const std::string& frontend, const std::string& 
     if (cand.name == pool) p = &cand;
   if (!p)
     return absl::NotFoundError("pool \"" + pool + "\" not found in frontend \"" + frontend + "\"");
-  if (!FindPoolBackend(*config_, frontend, pool, backend))
+  if (!config_->FindPoolBackend(frontend, pool, backend))
     return absl::NotFoundError("backend \"" + backend + "\" not found in pool \"" + pool + "\"");
   if (weight < 0 || weight > 100)
     return absl::InvalidArgumentError("weight " + std::to_string(weight) + " out of range 0..100");
@@ -468,8 +456,8 @@ WeightOverrides SurvivingOverrides(const Config& old, const Config& next,
   WeightOverrides out;
   for (const auto& [key, weight] : overrides) {
     const auto& [fe, pool, backend] = key;
-    const PoolBackend* before = FindPoolBackend(old, fe, pool, backend);
-    const PoolBackend* after = FindPoolBackend(next, fe, pool, backend);
+    const PoolBackend* before = old.FindPoolBackend(fe, pool, backend);
+    const PoolBackend* after = next.FindPoolBackend(fe, pool, backend);
     if (before && after && before->weight == after->weight) out[key] = weight;
   }
   return out;
