@@ -18,35 +18,6 @@ namespace {
 
 constexpr int64_t kNsPerMs = 1000000;
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 const char* AdminName(AdminRestore a) {
   switch (a) {
     case AdminRestore::kDisabled:
@@ -206,7 +177,7 @@ PersistedState DecodeOrThrow(std::string_view text) {
 
 std::string EncodeState(const PersistedState& state) {
   std::string out = "{\n  \"format\": ";
-  AppendJsonString(out, kStateFileFormat);
+  AppendJsonString(&out, kStateFileFormat);
   out += ",\n  \"version\": " + std::to_string(kStateFileVersion);
   out += ",\n  \"written_unix_ms\": " + std::to_string(ToMs(state.written_unix_ns));
   out += ",\n  \"backends\": {";
@@ -214,7 +185,7 @@ std::string EncodeState(const PersistedState& state) {
   for (const auto& [name, b] : state.backends) {
     out += first ? "\n    " : ",\n    ";
     first = false;
-    AppendJsonString(out, name);
+    AppendJsonString(&out, name);
     out += ": {";
     bool f = true;
     auto sep = [&] {
@@ -247,11 +218,11 @@ std::string EncodeState(const PersistedState& state) {
   for (const PersistedWeight& w : state.weights) {
     out += first ? "\n    {\"frontend\": " : ",\n    {\"frontend\": ";
     first = false;
-    AppendJsonString(out, w.frontend);
+    AppendJsonString(&out, w.frontend);
     out += ", \"pool\": ";
-    AppendJsonString(out, w.pool);
+    AppendJsonString(&out, w.pool);
     out += ", \"backend\": ";
-    AppendJsonString(out, w.backend);
+    AppendJsonString(&out, w.backend);
     out += ", \"weight\": " + std::to_string(w.weight);
     out += ", \"config_weight\": " + std::to_string(w.config_weight) + "}";
   }
